@@ -1,0 +1,59 @@
+# The course's two commands (see README):
+#   make lab    set everything up if needed, then open the course in JupyterLab
+#   make test   set everything up if needed, then run every test (CI runs exactly this)
+# For instructors:
+#   make solutions PROFILE=cpu   execute every solution notebook, write build/ (notebooks, HTML)
+#   make notebooks               regenerate the student notebooks from solutions/
+#   make record                  re-record the committed '# NBVAL_CHECK_OUTPUT' outputs
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PROFILE ?= cpu
+PYTEST_ARGS ?=
+
+.PHONY: lab test setup browser-deps solutions notebooks record lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ".[lab,dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (coursekit)" > /dev/null
+	touch $@
+
+setup: $(VENV)/.installed
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/00_welcome.ipynb
+
+# Chromium for the browser tests, from the system's package manager (never a browser download).
+browser-deps:
+	@if command -v chromium > /dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser tests ..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null) \
+	  || echo "could not install chromium: the browser tests will be skipped"; \
+	else echo "chromium not found and cannot be installed here: the browser tests will be skipped"; fi
+
+test: setup browser-deps
+	$(PY) -m ruff check coursekit tests solutions
+	$(PY) -m coursekit.authoring check
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+solutions: setup
+	$(PY) -m coursekit.build --profile $(PROFILE)
+
+notebooks: setup
+	$(PY) -m coursekit.authoring sync
+
+record: setup
+	$(PY) -m coursekit.authoring record
+
+lint: setup
+	$(PY) -m ruff check coursekit tests solutions
+	$(PY) -m ruff format --check coursekit tests
+
+clean:
+	rm -rf build

@@ -1,0 +1,191 @@
+"""Executing notebooks: the instructor build and the notebook tests share this.
+
+``python -m coursekit.build --profile cpu [NAME ...]`` executes every solution notebook (or the
+named ones) in that profile and writes, under ``build/<profile>/``:
+
+* ``notebooks/NAME.ipynb`` — the executed notebook, outputs included;
+* ``html/NAME.html`` — the same as a web page;
+* ``report.md`` and ``report.html`` — one row per notebook: profile, device, execution time, peak
+  memory, and each metric it recorded with ``coursekit.report.record`` beside its baseline.
+
+Parameters are injected as papermill does (into the cell tagged ``parameters``) and the
+notebook is executed with nbclient, so a failing cell or magic fails the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+__all__ = ["execute_notebook", "main"]
+
+
+def _peak_rss_mb_children() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def execute_notebook(
+    path: str | os.PathLike,
+    profile: str = "smoke",
+    *,
+    allow_errors: bool = False,
+    timeout: int = 600,
+    extra_env: dict[str, str] | None = None,
+    seed: int = 0,
+) -> tuple[Any, float, list[dict[str, Any]]]:
+    """Execute one notebook; return (executed notebook, seconds, recorded metrics)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from papermill.parameterize import parameterize_notebook
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # papermill expects every cell to have a tags list
+        cell.metadata.setdefault("tags", [])
+    nb.metadata.setdefault("papermill", {})
+    nb = parameterize_notebook(nb, {"PROFILE": profile, "SEED": seed})
+    with tempfile.TemporaryDirectory() as tmp:
+        record_file = Path(tmp) / "metrics.jsonl"
+        env = {
+            "COURSEKIT_PROFILE": profile,
+            "COURSEKIT_RECORD_FILE": str(record_file),
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "PYTHONWARNINGS": "ignore::DeprecationWarning",
+            "TQDM_MININTERVAL": "5",
+        }
+        env.update(extra_env or {})
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            client = NotebookClient(
+                nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                resources={"metadata": {"path": str(path.parent)}},
+            )
+            t0 = time.perf_counter()
+            client.execute()
+            seconds = time.perf_counter() - t0
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        metrics = []
+        if record_file.exists():
+            metrics = [json.loads(line) for line in record_file.read_text().splitlines() if line.strip()]
+    return nb, seconds, metrics
+
+
+def _device_name() -> str:
+    import torch
+
+    from .runtime import device
+
+    dev = device()
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    return f"{dev.type} ({os.cpu_count()} cores)"
+
+
+def _fmt_metrics(metrics: list[dict[str, Any]]) -> str:
+    parts = []
+    for m in metrics:
+        s = f"{m['name']} = {m['value']:.4g}"
+        if "baseline" in m:
+            s += f" vs {m.get('baseline_name', 'baseline')} {m['baseline']:.4g} {'✅' if m['beats_baseline'] else '❌'}"
+        parts.append(s)
+    return "<br>".join(parts) or "—"
+
+
+def write_report(rows: list[dict[str, Any]], out: Path, profile: str) -> None:
+    lines = [
+        f"# Results report — profile `{profile}`",
+        "",
+        f"Device: {rows[0]['device'] if rows else '?'} · Python {sys.version.split()[0]} · "
+        f"generated {time.strftime('%Y-%m-%d %H:%M')}",
+        "",
+        "| notebook | status | time (s) | peak memory (MB) | metrics vs baseline |",
+        "|---|---|---:|---:|---|",
+    ]
+    total = 0.0
+    for r in rows:
+        total += r["seconds"]
+        lines.append(
+            f"| {r['name']} | {r['status']} | {r['seconds']:.0f} | {r['peak_mb']:.0f} | {_fmt_metrics(r['metrics'])} |"
+        )
+    lines += ["", f"Total execution time: {total / 60:.1f} min for {len(rows)} notebooks."]
+    n_beat = sum(1 for r in rows for m in r["metrics"] if m.get("beats_baseline"))
+    n_cmp = sum(1 for r in rows for m in r["metrics"] if "baseline" in m)
+    lines.append(f"Metrics that beat their baseline: {n_beat} of {n_cmp}.")
+    md = "\n".join(lines) + "\n"
+    (out / "report.md").write_text(md, encoding="utf-8")
+    (out / "report.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    try:
+        import markdown  # optional
+
+        body = markdown.markdown(md, extensions=["tables"])
+    except ImportError:
+        import html
+
+        body = "<pre>" + html.escape(md) + "</pre>"
+    (out / "report.html").write_text(
+        f"<!doctype html><meta charset='utf-8'><title>coursekit report ({profile})</title>"
+        f"<style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}td,th{{border:1px solid #ccc;"
+        f"padding:4px}}table{{border-collapse:collapse}}</style>{body}",
+        encoding="utf-8",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "gpu"])
+    parser.add_argument("--out", default=None, help="output folder (default build/<profile>)")
+    parser.add_argument("names", nargs="*", help="notebook names or stems (default: all)")
+    args = parser.parse_args(argv)
+
+    out = Path(args.out) if args.out else ROOT / "build" / args.profile
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    (out / "html").mkdir(parents=True, exist_ok=True)
+    paths = sorted((ROOT / "solutions").glob("*.ipynb"))
+    if args.names:
+        paths = [p for p in paths if p.name in args.names or p.stem in args.names]
+    rows = []
+    device = _device_name()
+    exporter = HTMLExporter()
+    for p in paths:
+        print(f"▶ {p.name} ({args.profile}) ...", flush=True)
+        before = _peak_rss_mb_children()
+        status, metrics = "ok", []
+        t0 = time.perf_counter()
+        try:
+            nb, seconds, metrics = execute_notebook(p, args.profile, timeout=1800)
+        except Exception as e:  # keep going: the report says which notebook failed and why
+            status, seconds = f"error: {type(e).__name__}", time.perf_counter() - t0
+            nb = getattr(e, "nb", None) or nbformat.read(p, as_version=4)
+            print(f"  ✖ {str(e).splitlines()[-1][:300] if str(e) else type(e).__name__}")
+        nbformat.write(nb, out / "notebooks" / p.name)
+        html_body, _ = exporter.from_notebook_node(nb)
+        (out / "html" / (p.stem + ".html")).write_text(html_body, encoding="utf-8")
+        peak = max(_peak_rss_mb_children(), before)
+        rows.append({"name": p.name, "status": status, "seconds": seconds, "peak_mb": peak,
+                     "device": device, "profile": args.profile, "metrics": metrics})
+        print(f"  {status} in {seconds:.0f} s", flush=True)
+    write_report(rows, out, args.profile)
+    print(f"wrote {out / 'report.md'}")
+    return 0 if all(r["status"] == "ok" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

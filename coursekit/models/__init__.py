@@ -1,0 +1,1 @@
+"""Models from the papers the course follows, one model family per module."""

@@ -1,0 +1,138 @@
+import math
+import os
+
+import pytest
+import torch
+from torch import nn
+
+from coursekit import train
+
+
+def _data(n=64):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 3, generator=g)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3
+    return [(x[i: i + 16], y[i: i + 16]) for i in range(0, n, 16)]
+
+
+def _mse(model, batch):
+    x, y = batch
+    return nn.functional.mse_loss(model(x), y)
+
+
+def test_fit_overfits_a_tiny_regression():
+    model = nn.Linear(3, 1)
+    h = train.fit(model, _data(), _mse, lr=0.05, epochs=60, max_seconds=math.inf, progress=False)
+    assert h["loss"][-1] < 0.01 * h["loss"][0]
+    assert h.stopped_by == "epochs"
+    assert not model.training  # left in eval mode
+
+
+def test_fit_logs_extra_metrics_and_checks_the_dict():
+    def loss_fn(model, batch):
+        loss = _mse(model, batch)
+        return {"loss": loss, "half": loss / 2}
+
+    h = train.fit(nn.Linear(3, 1), _data(), loss_fn, max_steps=5, max_seconds=math.inf, progress=False)
+    assert len(h["half"]) == 5 and h.last("half") == pytest.approx(h.last("loss") / 2)
+    with pytest.raises(KeyError, match="'loss' entry"):
+        train.fit(nn.Linear(3, 1), _data(), lambda m, b: {"l": _mse(m, b)}, max_steps=1, progress=False)
+
+
+def test_loop_stops_at_steps_and_at_the_wall_clock():
+    h = train.loop(lambda step, batch: {"x": step}, max_steps=7, max_seconds=math.inf, progress=False)
+    assert h["x"] == [0, 1, 2, 3, 4, 5, 6] and h.stopped_by == "max_steps"
+    h = train.loop(lambda step, batch: None, max_seconds=0.05, progress=False)
+    assert h.stopped_by == "max_seconds" and h.seconds >= 0.05
+    with pytest.raises(ValueError, match="at least one"):
+        train.loop(lambda s, b: None, max_seconds=math.inf, progress=False)
+
+
+def test_loop_default_budget_comes_from_the_profile():
+    import coursekit
+
+    coursekit.start("smoke", quiet=True)
+    h = train.loop(lambda step, batch: None, progress=False)
+    assert h.stopped_by == "max_seconds"
+    assert coursekit.PROFILES["smoke"].train_seconds <= h.seconds < coursekit.PROFILES["smoke"].train_seconds + 1
+
+
+def test_loop_reports_nan():
+    with pytest.raises(FloatingPointError, match="step 2"):
+        train.loop(lambda step, b: {"loss": float("nan") if step == 2 else 1.0}, max_steps=5, progress=False)
+
+
+def test_empty_data_is_a_clear_error():
+    with pytest.raises(ValueError, match="no batches"):
+        train.fit(nn.Linear(3, 1), [], _mse, epochs=1, progress=False)
+
+
+def test_checkpoint_round_trip_and_resume(tmp_path):
+    path = tmp_path / "run" / "model.pt"
+    model = nn.Linear(3, 1)
+    train.fit(model, _data(), _mse, max_steps=4, max_seconds=math.inf, checkpoint=path, progress=False)
+    assert path.exists() and not list(path.parent.glob("*.tmp"))
+    fresh = nn.Linear(3, 1)
+    state = train.load_checkpoint(path, model=fresh)
+    assert state["step"] == 4
+    assert torch.equal(fresh.weight, model.weight)
+    # resume continues the step count and the history
+    h = train.fit(fresh, _data(), _mse, max_steps=6, max_seconds=math.inf, checkpoint=path, progress=False)
+    assert h.steps["loss"] == [0, 1, 2, 3, 4, 5]
+    assert train.load_checkpoint(path)["step"] == 6
+
+
+def test_corrupt_checkpoint_is_a_clear_error_and_is_kept(tmp_path):
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(train.CheckpointError, match=r"model\.pt.*corrupt.*left untouched"):
+        train.fit(nn.Linear(3, 1), _data(), _mse, max_steps=2, checkpoint=path, progress=False)
+    assert path.read_bytes() == b"not a checkpoint"  # never silently overwritten
+
+
+def test_mismatched_checkpoint_names_the_file(tmp_path):
+    path = train.save_checkpoint(tmp_path / "m.pt", model=nn.Linear(3, 1))
+    with pytest.raises(train.CheckpointError, match=r"m\.pt does not fit this Linear.*same arguments"):
+        train.load_checkpoint(path, model=nn.Linear(4, 1))
+    with pytest.raises(train.CheckpointError, match="no entry 'optimizer'"):
+        train.load_checkpoint(path, optimizer=torch.optim.SGD(nn.Linear(3, 1).parameters(), lr=1))
+    with pytest.raises(FileNotFoundError):
+        train.load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = train.save_checkpoint(tmp_path / "m.pt", value=1)
+
+    def broken_save(obj, f):
+        f.write(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(KeyboardInterrupt):
+        train.save_checkpoint(path, value=2)
+    monkeypatch.undo()
+    assert train.load_checkpoint(path)["value"] == 1
+    assert os.listdir(tmp_path) == ["m.pt"]
+
+
+def test_to_device_handles_nested_batches():
+    batch = {"x": torch.zeros(2, 3, 4, 4), "pair": (torch.ones(1), 5)}
+    out = train.to_device(batch, torch.device("cpu"), channels_last=True)
+    assert out["x"].is_contiguous(memory_format=torch.channels_last)
+    assert out["pair"][1] == 5
+
+
+def test_history_plot_and_state(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    h = train.History()
+    for i in range(10):
+        h.log(i, loss=10 - i, acc=i / 10)
+    ax = h.plot("loss", smooth=3)
+    assert len(ax.lines) == 1
+    h2 = train.History()
+    h2.load_state_dict(h.state_dict())
+    assert h2["acc"] == h["acc"] and "loss" in repr(h2)
+    with pytest.raises(KeyError, match="logged"):
+        h.last("nope")
