@@ -40,7 +40,8 @@ browser-deps:
 test: setup browser-deps
 	$(PY) -m ruff check coursekit tests solutions
 	$(PY) -m coursekit.authoring check
-	$(PY) -m pytest $(PYTEST_ARGS)
+	COURSEKIT_PROFILE=smoke COURSEKIT_DEVICE=cpu $(PY) -m pytest tests solutions --nbval-lax \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg --durations=15 $(PYTEST_ARGS)
 
 solutions: setup
 	$(PY) -m coursekit.build --profile $(PROFILE)

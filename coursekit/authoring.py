@@ -56,10 +56,8 @@ SECTIONS = {
 
 
 def course_config() -> dict[str, str]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    import tomllib
+
     with open(ROOT / "pyproject.toml", "rb") as f:
         cfg = tomllib.load(f)["tool"]["coursekit"]
     return {"repository": cfg["repository"].rstrip("/"), "ref": cfg["ref"]}

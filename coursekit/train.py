@@ -26,7 +26,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .runtime import active_profile, device as default_device
+from .runtime import active_profile
+from .runtime import device as default_device
 
 __all__ = [
     "CheckpointError",

@@ -89,3 +89,11 @@ def test_can_download_never_hangs():
 def test_cache_dir_env(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path / "c"))
     assert download.cache_dir() == tmp_path / "c" and (tmp_path / "c").is_dir()
+
+
+def test_data_readme_lists_every_registered_dataset():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "data" / "README.md").read_text()
+    for name, e in download.registry().items():
+        assert f"`{name}`" in readme and e["url"] in readme and e["sha256"][:16] in readme
