@@ -52,7 +52,7 @@ def execute_notebook(
     for cell in nb.cells:  # papermill expects every cell to have a tags list
         cell.metadata.setdefault("tags", [])
     nb.metadata.setdefault("papermill", {})
-    nb = parameterize_notebook(nb, {"PROFILE": profile, "SEED": seed})
+    nb = parameterize_notebook(nb, {"PROFILE": profile, "SEED": seed}, kernel_name="python3", language="python")
     with tempfile.TemporaryDirectory() as tmp:
         record_file = Path(tmp) / "metrics.jsonl"
         env = {

@@ -73,7 +73,7 @@ def font_path(font: str) -> str:
     return os.path.join(matplotlib.get_data_path(), "fonts", "ttf", FONTS[font])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _covered(font: str) -> frozenset[str]:
     """The characters of SCRIPTS that ``font`` really contains."""
     from matplotlib.ft2font import FT2Font
