@@ -5,6 +5,8 @@
 #   make solutions PROFILE=cpu   execute every solution notebook, write build/ (notebooks, HTML)
 #   make notebooks               regenerate the student notebooks from solutions/
 #   make record                  re-record the committed '# NBVAL_CHECK_OUTPUT' outputs
+#   make bench                   training-step benchmarks against the reference implementations
+#   make budgets                 each notebook's time against its profile budget
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,7 +14,7 @@ PY     := $(VENV)/bin/python
 PROFILE ?= cpu
 PYTEST_ARGS ?=
 
-.PHONY: lab test setup browser-deps solutions notebooks record lint clean
+.PHONY: lab test setup browser-deps solutions notebooks record bench budgets lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +40,7 @@ browser-deps:
 	else echo "chromium not found and cannot be installed here: the browser tests will be skipped"; fi
 
 test: setup browser-deps
-	$(PY) -m ruff check coursekit tests solutions
+	$(PY) -m ruff check coursekit tests solutions benchmarks
 	$(PY) -m coursekit.authoring check
 	COURSEKIT_PROFILE=smoke COURSEKIT_DEVICE=cpu $(PY) -m pytest tests solutions --nbval-lax \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --durations=15 $(PYTEST_ARGS)
@@ -51,6 +53,12 @@ notebooks: setup
 
 record: setup
 	$(PY) -m coursekit.authoring record
+
+bench: setup
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+budgets: setup
+	$(PY) -m coursekit.build --budgets
 
 lint: setup
 	$(PY) -m ruff check coursekit tests solutions

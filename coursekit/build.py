@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -29,8 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 __all__ = ["execute_notebook", "main"]
 
 
-def _peak_rss_mb_children() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+_PROBE = "__COURSEKIT_RESOURCES__"
+_PROBE_CELL = f"""import json as _json, resource as _resource, sys as _sys
+_res = {{"peak_rss_mb": _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024}}
+_torch = _sys.modules.get("torch")
+if _torch is not None and _torch.cuda.is_available() and _torch.cuda.is_initialized():
+    _res["peak_cuda_mb"] = _torch.cuda.max_memory_allocated() / 2**20
+print("{_PROBE}" + _json.dumps(_res))"""
 
 
 def execute_notebook(
@@ -53,6 +57,7 @@ def execute_notebook(
         cell.metadata.setdefault("tags", [])
     nb.metadata.setdefault("papermill", {})
     nb = parameterize_notebook(nb, {"PROFILE": profile, "SEED": seed}, kernel_name="python3", language="python")
+    nb.cells.append(nbformat.v4.new_code_cell(_PROBE_CELL))  # measures the kernel's peak memory; removed below
     with tempfile.TemporaryDirectory() as tmp:
         record_file = Path(tmp) / "metrics.jsonl"
         env = {
@@ -71,7 +76,12 @@ def execute_notebook(
                 resources={"metadata": {"path": str(path.parent)}},
             )
             t0 = time.perf_counter()
-            client.execute()
+            try:
+                client.execute()
+            except Exception as e:
+                nb.cells.pop()  # the probe cell
+                e.nb = nb  # type: ignore[attr-defined]  # the partly executed notebook, for the report
+                raise
             seconds = time.perf_counter() - t0
         finally:
             for k, v in old.items():
@@ -79,6 +89,10 @@ def execute_notebook(
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+        probe = nb.cells.pop()
+        text = "".join(o.get("text", "") for o in probe.get("outputs", []) if o.get("output_type") == "stream")
+        resources = json.loads(text.split(_PROBE, 1)[1]) if _PROBE in text else {}
+        nb.metadata["coursekit"] = {"profile": profile, "seconds": round(seconds, 2), **resources}
         metrics = []
         if record_file.exists():
             metrics = [json.loads(line) for line in record_file.read_text().splitlines() if line.strip()]
@@ -113,7 +127,7 @@ def write_report(rows: list[dict[str, Any]], out: Path, profile: str) -> None:
         f"Device: {rows[0]['device'] if rows else '?'} · Python {sys.version.split()[0]} · "
         f"generated {time.strftime('%Y-%m-%d %H:%M')}",
         "",
-        "| notebook | status | time (s) | peak memory (MB) | metrics vs baseline |",
+        "| notebook | status | time (s) | peak memory (MB, GPU if used else RAM) | metrics vs baseline |",
         "|---|---|---:|---:|---|",
     ]
     total = 0.0
@@ -145,6 +159,47 @@ def write_report(rows: list[dict[str, Any]], out: Path, profile: str) -> None:
     )
 
 
+def budget_table(smoke: dict[str, float], cpu: dict[str, float]) -> tuple[str, list[str]]:
+    """Each notebook's smoke and cpu-profile times against the budgets, slowest first.
+
+    Returns the Markdown table and the notebooks over *twice* a budget (the only failure: these
+    timings come from shared, noisy machines).
+    """
+    from .runtime import PROFILES
+
+    b_smoke, b_cpu = PROFILES["smoke"].budget_s, PROFILES["cpu"].budget_s
+    names = sorted(set(smoke) | set(cpu), key=lambda n: -max(smoke.get(n, 0) / b_smoke, cpu.get(n, 0) / b_cpu))
+    rows = [f"| notebook | smoke (s, budget {b_smoke:.0f}) | cpu (s, budget {b_cpu:.0f}) | |", "|---|---:|---:|---|"]
+    failing = []
+    for n in names:
+        s, c = smoke.get(n), cpu.get(n)
+        worst = max((s or 0) / b_smoke, (c or 0) / b_cpu)
+        flag = "❌ over twice the budget" if worst > 2 else ("⚠️ over budget" if worst > 1 else "")
+        if worst > 2:
+            failing.append(n)
+        rows.append(f"| {n} | {'—' if s is None else f'{s:.1f}'} | {'—' if c is None else f'{c:.0f}'} | {flag} |")
+    return "\n".join(rows), failing
+
+
+def budgets(times_json: Path, report_json: Path) -> int:
+    smoke: dict[str, float] = {}
+    if times_json.exists():
+        for row in json.loads(times_json.read_text()):
+            if row["version"] == "solution":
+                smoke[row["name"]] = row["seconds"]
+    else:
+        print(f"no smoke timings yet ({times_json}): run `make test` first")
+    cpu = {r["name"]: r["seconds"] for r in json.loads(report_json.read_text())} if report_json.exists() else {}
+    if not cpu:
+        print(f"no cpu-profile report ({report_json}): run `make solutions PROFILE=cpu` and copy the report to docs/")
+    table, failing = budget_table(smoke, cpu)
+    print(table)
+    if failing:
+        print(f"\n{len(failing)} notebook(s) over twice their budget: {', '.join(failing)}")
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     import nbformat
     from nbconvert import HTMLExporter
@@ -152,8 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "gpu"])
     parser.add_argument("--out", default=None, help="output folder (default build/<profile>)")
+    parser.add_argument("--budgets", action="store_true",
+                        help="compare build/notebook-times.json (smoke) and docs/report-cpu.json with the budgets")
     parser.add_argument("names", nargs="*", help="notebook names or stems (default: all)")
     args = parser.parse_args(argv)
+    if args.budgets:
+        return budgets(ROOT / "build" / "notebook-times.json", ROOT / "docs" / "report-cpu.json")
 
     out = Path(args.out) if args.out else ROOT / "build" / args.profile
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
@@ -166,7 +225,6 @@ def main(argv: list[str] | None = None) -> int:
     exporter = HTMLExporter()
     for p in paths:
         print(f"▶ {p.name} ({args.profile}) ...", flush=True)
-        before = _peak_rss_mb_children()
         status, metrics = "ok", []
         t0 = time.perf_counter()
         try:
@@ -178,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         nbformat.write(nb, out / "notebooks" / p.name)
         html_body, _ = exporter.from_notebook_node(nb)
         (out / "html" / (p.stem + ".html")).write_text(html_body, encoding="utf-8")
-        peak = max(_peak_rss_mb_children(), before)
+        res = nb.metadata.get("coursekit", {})
+        peak = res.get("peak_cuda_mb", res.get("peak_rss_mb", float("nan")))
         rows.append({"name": p.name, "status": status, "seconds": seconds, "peak_mb": peak,
                      "device": device, "profile": args.profile, "metrics": metrics})
         print(f"  {status} in {seconds:.0f} s", flush=True)

@@ -5,6 +5,7 @@ or magic fails it). Execution times land in build/notebook-times.md, with notebo
 smoke budget flagged; a notebook fails only past twice the budget (CI machines are noisy).
 """
 
+import json
 import time
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def _times_table():
         rows.append(f"| {name} | {kind} | {s:.1f} | {'⚠️ over budget' if s > BUDGET else ''} |")
     rows.append(f"\nTotal: {sum(TIMES.values()):.0f} s")
     (out / "notebook-times.md").write_text("\n".join(rows) + "\n")
+    (out / "notebook-times.json").write_text(json.dumps(
+        [{"name": n, "version": k, "seconds": round(s, 2)} for (n, k), s in sorted(TIMES.items())], indent=1))
 
 
 def _errors(nb):

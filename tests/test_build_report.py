@@ -1,0 +1,62 @@
+"""The instructor build's report and the budget table (on synthetic rows; the real run is `make solutions`)."""
+
+import json
+
+from coursekit import build, report
+
+
+def test_record_prints_and_appends(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "m.jsonl"
+    monkeypatch.setenv("COURSEKIT_RECORD_FILE", str(path))
+    e = report.record("psnr", 29.1, baseline=27.4, baseline_name="NL-means", unit=" dB")
+    assert e["beats_baseline"] is True
+    assert "NL-means" in capsys.readouterr().out
+    report.record("error", 0.3, baseline=0.2, higher_is_better=False)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["name"] for r in rows] == ["psnr", "error"] and rows[1]["beats_baseline"] is False
+    report.record("nan", float("nan"), baseline=1.0)
+    assert json.loads(path.read_text().splitlines()[-1])["beats_baseline"] is False
+
+
+def test_report_rows_and_totals(tmp_path):
+    rows = [{"name": "a.ipynb", "status": "ok", "seconds": 61.0, "peak_mb": 900.0, "device": "cpu (2 cores)",
+             "profile": "cpu", "metrics": [{"name": "psnr", "value": 30.0, "baseline": 28.0, "baseline_name": "blur",
+                                            "beats_baseline": True}]},
+            {"name": "b.ipynb", "status": "error: CellExecutionError", "seconds": 3.0, "peak_mb": 100.0,
+             "device": "cpu (2 cores)", "profile": "cpu", "metrics": []}]
+    build.write_report(rows, tmp_path, "cpu")
+    md = (tmp_path / "report.md").read_text()
+    assert "| a.ipynb | ok | 61 | 900 | psnr = 30 vs blur 28 ✅ |" in md
+    assert "error: CellExecutionError" in md and "Metrics that beat their baseline: 1 of 1." in md
+    assert (tmp_path / "report.html").read_text().startswith("<!doctype html>")
+
+
+def test_budget_table_flags_and_fails_only_past_twice_the_budget(tmp_path):
+    table, failing = build.budget_table({"a": 20, "b": 45, "c": 70}, {"a": 700, "b": 100})
+    lines = table.splitlines()
+    assert lines[2].startswith("| c |") and "❌" in lines[2]  # slowest (relative to budget) first
+    assert "⚠️" in table and failing == ["c"]
+    times = tmp_path / "t.json"
+    times.write_text(json.dumps([{"name": "a", "version": "solution", "seconds": 10}]))
+    rep = tmp_path / "r.json"
+    rep.write_text(json.dumps([{"name": "a", "seconds": 1300}]))
+    assert build.budgets(times, rep) == 1
+    rep.write_text(json.dumps([{"name": "a", "seconds": 900}]))
+    assert build.budgets(times, rep) == 0
+
+
+def test_execute_notebook_records_metrics_and_resources(tmp_path):
+    from coursekit import authoring as A
+
+    nb = A.new_notebook([
+        A._new_cell("code", "PROFILE = None\nSEED = 0", "p", ["parameters"]),
+        A._new_cell("code", "import coursekit\nP = coursekit.start(PROFILE, SEED)\ncoursekit.record('x', 2.0, baseline=1.0)", "c"),
+    ])
+    nb["metadata"] = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    path = tmp_path / "n.ipynb"
+    path.write_text(A.dumps(nb))
+    executed, seconds, metrics = build.execute_notebook(path, "smoke")
+    assert metrics == [{"name": "x", "value": 2.0, "unit": "", "higher_is_better": True, "baseline": 1.0,
+                        "baseline_name": "baseline", "beats_baseline": True}]
+    assert executed.metadata["coursekit"]["peak_rss_mb"] > 10 and len(executed.cells) == 3  # probe removed
+    assert "profile 'smoke'" in "".join(o.get("text", "") for o in executed.cells[-1].outputs)
