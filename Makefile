@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 setup: $(VENV)/.installed
 
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/00_welcome.ipynb
+	cd notebooks && $(CURDIR)/$(VENV)/bin/jupyter lab 00_welcome.ipynb
 
 # Chromium for the browser tests, from the system's package manager (never a browser download).
 browser-deps:
