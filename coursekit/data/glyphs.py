@@ -147,7 +147,7 @@ class Glyphs(Dataset):
 
     Attributes: ``images`` (N, 1, S, S) float in [0, 1]; ``labels`` (N,) long; ``classes`` the
     character of each label; ``class_scripts`` the script of each class; ``fonts`` the font of
-    each sample. Classes are balanced (labels cycle through the classes, then are shuffled).
+    each sample. Classes are balanced (counts differ by at most one) and, for small ``n``, drawn from every script.
     """
 
     def __init__(
@@ -182,7 +182,8 @@ class Glyphs(Dataset):
         if not self.classes:
             raise ValueError(f"none of the fonts {fonts} has any character of the scripts {scripts}")
         gen = torch.Generator().manual_seed(seed)
-        labels = torch.arange(n) % len(self.classes)
+        k = len(self.classes)  # balanced: each round of k samples holds every class once
+        labels = torch.cat([torch.randperm(k, generator=gen) for _ in range(-(-n // k))])[:n]
         labels = labels[torch.randperm(n, generator=gen)]
         picks = torch.randint(0, 1 << 30, (n,), generator=gen)
         self.fonts = [self._class_fonts[c][int(p) % len(self._class_fonts[c])] for c, p in zip(labels.tolist(), picks)]
