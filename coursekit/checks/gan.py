@@ -1,0 +1,169 @@
+"""Exercise checks for notebooks 3.1–3.4: GAN losses, pix2pix, CycleGAN, BicycleGAN.
+
+Each check runs the student's function on fresh random inputs and compares it with coursekit's
+implementation (:mod:`coursekit.losses`, :mod:`coursekit.models.pix2pix`,
+:mod:`coursekit.models.cyclegan`, :mod:`coursekit.models.bicyclegan`).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._core import exercise, expect, expect_close, expect_equal
+
+__all__ = [
+    "check_cycle_loss",
+    "check_discriminator_loss",
+    "check_kl_divergence",
+    "check_lsgan_d_loss",
+    "check_nonsaturating_g_loss",
+    "check_patch_output_size",
+    "check_pix2pix_g_loss",
+    "check_reparameterize",
+]
+
+
+# --- 3.1 GANs ----------------------------------------------------------------------------------
+
+
+@exercise("the discriminator's loss")
+def check_discriminator_loss(student_fn):
+    from ..losses import minimax_d_loss
+
+    real, fake = torch.randn(16) * 3, torch.randn(16) * 3
+    expect_close(
+        student_fn(real, fake),
+        minimax_d_loss(real, fake),
+        "discriminator_loss(real_logits, fake_logits)",
+        hint="the inputs are logits: -log sigmoid(real) - log(1 - sigmoid(fake)), averaged over each batch "
+        "and summed: F.softplus(-real).mean() + F.softplus(fake).mean() (reals are labelled 1, fakes 0)",
+    )
+
+
+@exercise("the non-saturating generator loss")
+def check_nonsaturating_g_loss(student_fn):
+    from ..losses import nonsaturating_g_loss
+
+    fake = torch.randn(32) * 3
+    got = student_fn(fake)
+    expect_close(
+        got,
+        nonsaturating_g_loss(fake),
+        "nonsaturating_g_loss(fake_logits)",
+        hint="maximise log D(G(z)), i.e. minimise -log sigmoid(logit) = F.softplus(-logit), averaged. "
+        "Minimising log(1 - D(G(z))) is the saturating (minimax) form",
+    )
+
+
+# --- 3.2 conditional GANs and pix2pix ----------------------------------------------------------
+
+
+def _conv_out(n: int, kernel: int, stride: int, padding: int) -> int:
+    return (n + 2 * padding - kernel) // stride + 1
+
+
+def _patch_output_size(size: int, n_layers: int) -> int:
+    for _ in range(n_layers):
+        size = _conv_out(size, 4, 2, 1)
+    return _conv_out(_conv_out(size, 4, 1, 1), 4, 1, 1)
+
+
+@exercise("the PatchGAN's output size")
+def check_patch_output_size(student_fn):
+    from ..models.pix2pix import PatchDiscriminator
+
+    for size, n_layers in [(256, 3), (64, 3), (128, 2), (70, 3), (32, 1)]:
+        want = _patch_output_size(size, n_layers)
+        expect_equal(
+            student_fn(size, n_layers),
+            want,
+            f"patch_output_size({size}, n_layers={n_layers})",
+            hint="n_layers convolutions (kernel 4, stride 2, padding 1) each give (n + 2 - 4) // 2 + 1, then two "
+            "more with stride 1 each give n - 1; 256 with 3 layers gives 30",
+        )
+    d = PatchDiscriminator(3, 2, 3, norm_layer=None)  # the formula agrees with the network itself
+    expect(d(torch.zeros(1, 3, 64, 64)).shape[-1] == _patch_output_size(64, 3), "reference mismatch")
+
+
+@exercise("pix2pix's generator objective")
+def check_pix2pix_g_loss(student_fn):
+    from ..losses import l1, nonsaturating_g_loss
+
+    logits = torch.randn(4, 1, 6, 6)
+    fake, target = torch.rand(4, 3, 32, 32) * 2 - 1, torch.rand(4, 3, 32, 32) * 2 - 1
+    lam = float(torch.randint(1, 200, ()).item())
+    want = nonsaturating_g_loss(logits) + lam * l1(fake, target)
+    expect_close(
+        student_fn(logits, fake, target, lam),
+        want,
+        f"pix2pix_g_loss(fake_logits, fake, target, lambda_l1={lam:g})",
+        hint="non-saturating GAN term on every patch's logit (F.softplus(-logits).mean()) plus λ times the "
+        "MEAN absolute error (not the sum, not squared); λ multiplies the L1 term only",
+    )
+
+
+# --- 3.3 CycleGAN ------------------------------------------------------------------------------
+
+
+@exercise("the cycle-consistency loss")
+def check_cycle_loss(student_fn):
+    from ..models.cyclegan import cycle_loss
+
+    x = torch.rand(3, 1, 16, 16) * 2 - 1
+    rec = x + 0.3 * torch.randn_like(x)
+    expect_close(
+        student_fn(x, rec),
+        cycle_loss(x, rec),
+        "cycle_loss(x, F(G(x)))",
+        hint="the paper's eq. 2 uses the L1 norm: (reconstructed - x).abs().mean(), not the squared error",
+    )
+
+
+@exercise("the least-squares discriminator loss")
+def check_lsgan_d_loss(student_fn):
+    from ..losses import lsgan_d_loss
+
+    real, fake = torch.randn(4, 1, 6, 6), torch.randn(4, 1, 6, 6)
+    expect_close(
+        student_fn(real, fake),
+        lsgan_d_loss(real, fake),
+        "lsgan_d_loss(real_out, fake_out)",
+        hint="reals towards 1, fakes towards 0, on the raw outputs (no sigmoid): "
+        "0.5 * ((real - 1)**2).mean() + 0.5 * (fake**2).mean()",
+    )
+
+
+# --- 3.4 BicycleGAN ----------------------------------------------------------------------------
+
+
+@exercise("the reparameterisation trick")
+def check_reparameterize(student_fn):
+    mu, logvar, eps = torch.randn(5, 8), torch.randn(5, 8), torch.randn(5, 8)
+    want = mu + eps * torch.exp(0.5 * logvar)
+    expect_close(
+        student_fn(mu, logvar, eps),
+        want,
+        "reparameterize(mu, logvar, eps)",
+        hint="σ = exp(logvar / 2) (logvar is log σ², not σ nor σ²): z = mu + σ * eps",
+    )
+    mu.requires_grad_(True)
+    z = student_fn(mu, logvar, eps)
+    expect(
+        z.requires_grad,
+        "reparameterize(...) returned a tensor with no gradient to mu",
+        hint="compute z from mu with tensor operations (no .detach(), no torch.no_grad())",
+    )
+
+
+@exercise("the KL divergence to N(0, I)")
+def check_kl_divergence(student_fn):
+    from ..models.bicyclegan import kl_divergence
+
+    mu, logvar = torch.randn(6, 8), torch.randn(6, 8) * 0.5
+    expect_close(
+        student_fn(mu, logvar),
+        kl_divergence(mu, logvar),
+        "kl_divergence(mu, logvar) for (6, 8) codes",
+        hint="-0.5 * (1 + logvar - mu**2 - logvar.exp()), SUMMED over the 8 code dimensions, then averaged over "
+        "the batch; it is 0 when mu = 0 and logvar = 0",
+    )

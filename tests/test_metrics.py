@@ -1,0 +1,103 @@
+"""Fréchet distance (parity with scipy's sqrtm formula), the cached scorer, and the diversity score."""
+
+import pytest
+import torch
+
+from coursekit.metrics import FeatureNet, FrechetScorer, diversity, frechet_distance
+
+
+def _scipy_fd(a, b):
+    linalg = pytest.importorskip("scipy.linalg")
+    import numpy as np
+
+    a, b = a.double().numpy(), b.double().numpy()
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = linalg.sqrtm(s1 @ s2).real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
+
+
+def test_frechet_matches_scipy():
+    a = torch.randn(300, 6) @ torch.randn(6, 6)
+    b = torch.randn(200, 6) * 2 + 1
+    assert frechet_distance(a, b) == pytest.approx(_scipy_fd(a, b), rel=1e-6)
+
+
+def test_frechet_mean_shift_and_identity():
+    a = torch.randn(500, 4)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    shift = torch.tensor([1.0, 2.0, 0.0, 0.0])
+    assert frechet_distance(a, a + shift) == pytest.approx(5.0, rel=1e-6)  # same covariance: |Δμ|²
+
+
+def test_frechet_errors():
+    with pytest.raises(ValueError, match="same D"):
+        frechet_distance(torch.randn(10, 3), torch.randn(10, 4))
+    with pytest.raises(ValueError, match="at least 2"):
+        frechet_distance(torch.randn(1, 3), torch.randn(10, 3))
+
+
+def test_featurenet_shapes_and_resize():
+    net = FeatureNet(in_channels=3, num_classes=5, feature_dim=16)
+    assert net.features(torch.rand(2, 3, 64, 64)).shape == (2, 16)
+    assert net(torch.rand(2, 3, 32, 32)).shape == (2, 5)
+    with pytest.raises(ValueError, match="expects images"):
+        net(torch.rand(2, 1, 32, 32))
+
+
+def _toy(n=96):
+    # two classes: bright top half vs bright bottom half
+    y = torch.arange(n) % 2
+    x = torch.rand(n, 1, 16, 16) * 0.2
+    x[y == 0, :, :8] += 0.7
+    x[y == 1, :, 8:] += 0.7
+    return x.clamp(0, 1), y
+
+
+def test_scorer_floor_below_noise_and_cache(tmp_path):
+    x, y = _toy()
+    sc = FrechetScorer(
+        x, y, name="toy", steps=30, max_seconds=20, cache=tmp_path, feature_dim=16, width=8, progress=False
+    )
+    assert not sc.cached and sc.cache_path.exists()
+    floor = sc.floor()
+    assert floor < sc.score(torch.rand(sc.n_floor, 1, 16, 16))
+    assert floor < sc.score(torch.zeros(sc.n_floor, 1, 16, 16) + torch.rand(sc.n_floor, 1, 1, 1))
+    again = FrechetScorer(x, y, name="toy", steps=30, cache=tmp_path, feature_dim=16, width=8, progress=False)
+    assert again.cached
+    torch.testing.assert_close(again.features(x[:4]), sc.features(x[:4]))
+    with pytest.raises(ValueError, match="channels"):
+        sc.score(torch.rand(8, 3, 16, 16))
+
+
+def test_scorer_without_labels_uses_rotations(tmp_path):
+    x, _ = _toy(48)
+    sc = FrechetScorer(x, None, name="toy-rot", steps=5, cache=False, feature_dim=8, width=4, progress=False)
+    assert sc.net.num_classes == 4 and sc.cache_path is None
+    assert sc.floor() >= 0
+
+
+def test_diversity():
+    same = torch.rand(1, 3, 8, 8).expand(5, -1, -1, -1)
+    assert diversity(same) == 0.0
+    two = torch.stack([torch.zeros(3, 4, 4), torch.ones(3, 4, 4)])
+    assert diversity(two) == pytest.approx(1.0)
+    batch = torch.stack([two, two * 0.5])  # (N=2, K=2, ...): mean of 1 and 0.5
+    assert diversity(batch) == pytest.approx(0.75)
+    assert diversity(two, feature_fn=lambda t: t.mean((1, 2, 3))[:, None]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        diversity(torch.rand(1, 3, 4, 4))
+
+
+def test_modes_and_class_coverage():
+    from coursekit.data.domains import ring_centres, ring_of_gaussians
+    from coursekit.metrics import class_coverage, modes_covered
+
+    c = ring_centres(8)
+    assert modes_covered(ring_of_gaussians(2000, 8), c)[0] == 8
+    collapsed = c[3] + 0.01 * torch.randn(500, 2)
+    assert modes_covered(collapsed, c) == (1, 1.0)
+    assert class_coverage(torch.arange(10).repeat(5), 10) == (10, pytest.approx(1.0))
+    n, h = class_coverage(torch.zeros(50, dtype=torch.long), 10)
+    assert n == 1 and h == pytest.approx(0.0)
+    assert class_coverage(torch.eye(4)[[0, 1, 1, 2]])[0] == 3
