@@ -1,0 +1,161 @@
+"""Exercise checks for the Section 1 application notebooks (1.5 sketches, 1.6 intrinsic images,
+1.7 denoising). Each check compares the student's function with the reference on fresh random
+inputs; see :mod:`coursekit.checks._core` for the mechanism."""
+
+from __future__ import annotations
+
+import torch
+
+from . import exercise, expect, expect_close
+
+__all__ = [
+    "check_edge_weighted_mse",
+    "check_best_shift",
+    "check_si_mse",
+    "check_si_log_loss",
+    "check_psnr",
+    "check_dncnn_loss",
+]
+
+
+# ----------------------------------------------------------------------------- 1.5 sketches
+def _edge_weighted_mse(pred, target, ink_weight):
+    w = 1 + (ink_weight - 1) * (1 - target)  # ink (target 0) gets ink_weight, paper (1) gets 1
+    return (w * (pred - target) ** 2).sum() / w.sum()
+
+
+def _sketch_pair(b=3, s=16):
+    target = (torch.rand(b, 1, s, s) > 0.1).float()  # mostly white with dark ink
+    pred = torch.rand(b, 1, s, s)
+    return pred, target
+
+
+@exercise("edge-weighted MSE")
+def check_edge_weighted_mse(student_fn):
+    pred, target = _sketch_pair()
+    for w in (1.0, 5.0, 20.0):
+        got = student_fn(pred, target, w)
+        expect_close(
+            got,
+            _edge_weighted_mse(pred, target, w),
+            f"edge_weighted_mse(pred, target, ink_weight={w})",
+            hint="weights w = 1 + (ink_weight - 1) * (1 - target) (ink pixels have target 0); "
+            "return sum(w * (pred - target)**2) / sum(w)",
+        )
+
+
+def _best_shift(rough_ink, clean_ink, max_shift):
+    best, arg = -float("inf"), (0, 0)
+    for dy in range(-max_shift, max_shift + 1):
+        for dx in range(-max_shift, max_shift + 1):
+            score = (torch.roll(clean_ink, (dy, dx), dims=(-2, -1)) * rough_ink).sum().item()
+            if score > best:
+                best, arg = score, (dx, dy)
+    return arg
+
+
+@exercise("aligning a clean drawing to its rough sketch")
+def check_best_shift(student_fn):
+    g = torch.Generator().manual_seed(int(torch.randint(0, 2**31, (1,))))
+    for _ in range(3):
+        clean = (torch.rand(24, 24, generator=g) < 0.08).float()
+        dx, dy = (int(v) for v in torch.randint(-2, 3, (2,), generator=g))
+        rough = torch.roll(clean, (dy, dx), dims=(0, 1)) * (0.5 + 0.5 * torch.rand(24, 24, generator=g))
+        got = student_fn(rough, clean, 3)
+        expect(
+            isinstance(got, tuple) and len(got) == 2,
+            f"best_shift should return a tuple (dx, dy), got {got!r}",
+            hint="return (dx, dy) as two ints",
+        )
+        got = tuple(int(v) for v in got)
+        expect(
+            got == (dx, dy),
+            f"for a clean drawing rolled by (dx, dy) = {(dx, dy)} you returned {got}",
+            hint="(dx, dy) should move the clean ink onto the rough ink: torch.roll(clean, (dy, dx), "
+            "dims=(-2, -1)); if your answer is the negative, you moved the rough onto the clean",
+        )
+
+
+# ----------------------------------------------------------------------------- 1.6 intrinsic images
+def _si_mse(pred, target):
+    p, t = pred.flatten(1), target.flatten(1)
+    a = (p * t).sum(1, keepdim=True) / (p * p).sum(1, keepdim=True)
+    return ((a * p - t) ** 2).mean(1).mean()
+
+
+@exercise("scale-invariant MSE")
+def check_si_mse(student_fn):
+    target = torch.rand(4, 3, 8, 8) + 0.1
+    pred = target * torch.tensor([0.5, 2.0, 1.0, 3.0]).view(4, 1, 1, 1) + 0.05 * torch.randn(4, 3, 8, 8)
+    expect_close(
+        student_fn(pred, target),
+        _si_mse(pred, target),
+        "si_mse(pred, target) for 4 images",
+        hint="fit one scale per image: a = sum(p * t) / sum(p * p) over that image's pixels, then "
+        "average (a * p - t)**2 over the pixels and over the batch",
+    )
+    scaled = student_fn(pred * 7.0, target)
+    expect_close(
+        scaled,
+        _si_mse(pred, target),
+        "si_mse(7 * pred, target) should equal si_mse(pred, target)",
+        hint="the error must not change when the prediction is scaled",
+        rtol=1e-3,
+    )
+
+
+def _si_log_loss(pred, target, lam):
+    d = (torch.log(pred) - torch.log(target)).flatten(1)
+    return ((d**2).mean(1) - lam * d.mean(1) ** 2).mean()
+
+
+@exercise("scale-invariant log loss (Eigen et al., Narihira et al. Eq. 2)")
+def check_si_log_loss(student_fn):
+    target = torch.rand(3, 1, 8, 8) + 0.1
+    pred = torch.rand(3, 1, 8, 8) + 0.1
+    for lam in (0.0, 0.5, 1.0):
+        expect_close(
+            student_fn(pred, target, lam),
+            _si_log_loss(pred, target, lam),
+            f"si_log_loss(pred, target, lam={lam})",
+            hint="d = log(pred) - log(target) per pixel; per image mean(d**2) - lam * mean(d)**2; "
+            "then average over the images (not over the whole batch at once)",
+        )
+
+
+# ----------------------------------------------------------------------------- 1.7 denoising
+def _psnr(pred, target):
+    mse = ((pred - target) ** 2).flatten(1).mean(1)
+    return (10 * torch.log10(1.0 / mse)).mean()
+
+
+@exercise("PSNR")
+def check_psnr(student_fn):
+    target = torch.rand(4, 1, 16, 16)
+    pred = target + torch.tensor([0.01, 0.05, 0.1, 0.2]).view(4, 1, 1, 1) * torch.randn(4, 1, 16, 16)
+    expect_close(
+        student_fn(pred, target),
+        _psnr(pred, target),
+        "psnr(pred, target) for 4 images of different quality",
+        hint="per image: 10 * log10(1 / mean squared error) (peak value 1 for images in [0, 1]); "
+        "then average the four PSNRs (not the PSNR of the batch's mean error)",
+        rtol=1e-4,
+    )
+
+
+def _dncnn_loss(noise_pred, noisy, clean):
+    return 0.5 * ((noise_pred - (noisy - clean)) ** 2).flatten(1).sum(1).mean()
+
+
+@exercise("the DnCNN residual loss")
+def check_dncnn_loss(student_fn):
+    clean = torch.rand(3, 1, 8, 8)
+    noisy = clean + 0.1 * torch.randn(3, 1, 8, 8)
+    noise_pred = 0.1 * torch.randn(3, 1, 8, 8)
+    expect_close(
+        student_fn(noise_pred, noisy, clean),
+        _dncnn_loss(noise_pred, noisy, clean),
+        "dncnn_loss(noise_pred, noisy, clean)",
+        hint="residual learning: the network predicts the noise, so compare noise_pred with "
+        "noisy - clean; 1/(2N) times the sum of squared errors over the N images",
+    )
