@@ -1,0 +1,146 @@
+import torch
+import torch.nn.functional as F
+
+from coursekit.checks import features as cf
+
+
+def _not_done(*args):
+    raise NotImplementedError()
+
+
+def _assert_fails(result):
+    assert result.status == "failed", result
+    assert result.hint
+
+
+# --- references (what the solution notebooks write) ---
+
+
+def pca_reconstruct(x, k):
+    mean = x.mean(0)
+    _, _, vt = torch.linalg.svd(x - mean, full_matrices=False)
+    return (x - mean) @ vt[:k].T @ vt[:k] + mean
+
+
+def pca_no_centering(x, k):
+    _, _, vt = torch.linalg.svd(x, full_matrices=False)
+    return x @ vt[:k].T @ vt[:k]
+
+
+def precision_at_k(codes, labels, k):
+    d = torch.cdist(codes, codes)
+    d.fill_diagonal_(float("inf"))
+    idx = d.topk(k, largest=False).indices
+    return (labels[idx] == labels[:, None]).float().mean().item()
+
+
+def precision_with_self(codes, labels, k):
+    idx = torch.cdist(codes, codes).topk(k, largest=False).indices
+    return (labels[idx] == labels[:, None]).float().mean().item()
+
+
+def info_nce(a, b, t):
+    logits = F.normalize(a, dim=1) @ F.normalize(b, dim=1).T / t
+    y = torch.arange(len(a))
+    return (F.cross_entropy(logits, y) + F.cross_entropy(logits.T, y)) / 2
+
+
+def info_nce_one_way(a, b, t):
+    logits = F.normalize(a, dim=1) @ F.normalize(b, dim=1).T / t
+    return F.cross_entropy(logits, torch.arange(len(a)))
+
+
+def info_nce_unnormalised(a, b, t):
+    logits = a @ b.T / t
+    y = torch.arange(len(a))
+    return (F.cross_entropy(logits, y) + F.cross_entropy(logits.T, y)) / 2
+
+
+def recall_at_k(q, items, k):
+    idx = torch.cdist(q, items).topk(k, largest=False).indices
+    return (idx == torch.arange(len(q))[:, None]).any(1).float().mean().item()
+
+
+def recall_largest(q, items, k):
+    idx = torch.cdist(q, items).topk(k).indices
+    return (idx == torch.arange(len(q))[:, None]).any(1).float().mean().item()
+
+
+def angular_error(pred, target):
+    cos = (F.normalize(pred, dim=1) * F.normalize(target, dim=1)).sum(1).clamp(-1, 1)
+    return torch.rad2deg(torch.acos(cos)).mean()
+
+
+def angular_error_radians(pred, target):
+    cos = (F.normalize(pred, dim=1) * F.normalize(target, dim=1)).sum(1).clamp(-1, 1)
+    return torch.acos(cos).mean()
+
+
+def angular_error_unnormalised(pred, target):
+    cos = (pred * target).sum(1).clamp(-1, 1)
+    return torch.rad2deg(torch.acos(cos)).mean()
+
+
+def test_pca_reconstruct():
+    assert cf.check_pca_reconstruct(pca_reconstruct, quiet=True).passed
+    _assert_fails(cf.check_pca_reconstruct(pca_no_centering, quiet=True))
+    _assert_fails(cf.check_pca_reconstruct(lambda x, k: pca_reconstruct(x, k + 1), quiet=True))
+    assert cf.check_pca_reconstruct(_not_done, quiet=True).status == "not done"
+
+
+def test_precision_at_k():
+    assert cf.check_precision_at_k(precision_at_k, quiet=True).passed
+    _assert_fails(cf.check_precision_at_k(precision_with_self, quiet=True))
+    assert cf.check_precision_at_k(_not_done, quiet=True).status == "not done"
+
+
+def test_info_nce():
+    assert cf.check_info_nce(info_nce, quiet=True).passed
+    _assert_fails(cf.check_info_nce(info_nce_one_way, quiet=True))
+    _assert_fails(cf.check_info_nce(info_nce_unnormalised, quiet=True))
+    assert cf.check_info_nce(_not_done, quiet=True).status == "not done"
+
+
+def test_recall_at_k():
+    assert cf.check_recall_at_k(recall_at_k, quiet=True).passed
+    _assert_fails(cf.check_recall_at_k(recall_largest, quiet=True))
+    assert cf.check_recall_at_k(_not_done, quiet=True).status == "not done"
+
+
+def test_transfer_gain():
+    assert cf.check_transfer_gain(lambda t, s: 1 - t / s[None, :], quiet=True).passed
+    _assert_fails(cf.check_transfer_gain(lambda t, s: s[None, :] / t - 1, quiet=True))
+    _assert_fails(cf.check_transfer_gain(lambda t, s: s[None, :] - t, quiet=True))
+    assert cf.check_transfer_gain(_not_done, quiet=True).status == "not done"
+
+
+def test_angular_error():
+    assert cf.check_angular_error(angular_error, quiet=True).passed
+    _assert_fails(cf.check_angular_error(angular_error_radians, quiet=True))
+    _assert_fails(cf.check_angular_error(angular_error_unnormalised, quiet=True))
+    assert cf.check_angular_error(_not_done, quiet=True).status == "not done"
+
+
+def test_siamese_probability():
+    assert cf.check_siamese_probability(
+        lambda a, b, w, c: torch.sigmoid((a - b).abs() @ w + c), quiet=True
+    ).passed
+    _assert_fails(
+        cf.check_siamese_probability(lambda a, b, w, c: torch.sigmoid((a - b) ** 2 @ w + c), quiet=True)
+    )
+    assert cf.check_siamese_probability(_not_done, quiet=True).status == "not done"
+
+
+def test_n_way_accuracy():
+    ok = lambda s, a: (s.argmax(1) == a).float().mean().item()  # noqa: E731
+    assert cf.check_n_way_accuracy(ok, quiet=True).passed
+    _assert_fails(cf.check_n_way_accuracy(lambda s, a: (s.argmin(1) == a).float().mean().item(), quiet=True))
+    assert cf.check_n_way_accuracy(_not_done, quiet=True).status == "not done"
+
+
+def test_checks_leave_the_global_random_state_alone():
+    torch.manual_seed(0)
+    want = torch.rand(3)
+    torch.manual_seed(0)
+    cf.check_info_nce(info_nce, quiet=True)
+    assert torch.equal(torch.rand(3), want)

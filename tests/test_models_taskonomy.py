@@ -1,0 +1,89 @@
+import pytest
+import torch
+
+from coursekit.data.intrinsic import make_scenes
+from coursekit.models.taskonomy import TASKS, TaskEncoder, TaskNet, task_loss, task_target, transfer_gain
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return make_scenes(8, 16, seed=0)
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_shapes_and_loss_for_every_task(task, scenes):
+    net = TaskNet(task, width=0.25)
+    out = net(scenes["image"])
+    target = task_target(scenes, task)
+    assert out.shape == target.shape
+    loss = net.loss(scenes)
+    assert loss.dim() == 0 and torch.isfinite(loss)
+    pred = net.eval().predict(scenes["image"])
+    assert pred.min() >= (-1 if task == "normals" else 0) and pred.max() <= 1
+
+
+def test_representation_shape():
+    enc = TaskEncoder(3, (8, 16), rep_channels=8)
+    assert enc(torch.rand(2, 3, 32, 32)).shape == (2, 8, 8, 8)  # 1/4 of the side, as Taskonomy's 16/256 x 4
+    with pytest.raises(ValueError, match="multiples of 4"):
+        enc(torch.rand(2, 3, 30, 30))
+
+
+def test_frozen_encoder_gets_no_gradient_and_keeps_its_statistics(scenes):
+    source = TaskNet("depth", width=0.25)
+    source(scenes["image"])  # one training-mode pass updates batch-norm statistics
+    enc = source.encoder
+    before = {k: v.clone() for k, v in enc.state_dict().items()}
+    readout = TaskNet("normals", enc, width=0.25, freeze_encoder=True).train()
+    assert not enc.training
+    readout.loss(scenes).backward()
+    assert all(p.grad is None for p in enc.parameters())
+    assert any(p.grad is not None for p in readout.decoder.parameters())
+    after = enc.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_overfits_a_batch(scenes):
+    torch.manual_seed(0)
+    net = TaskNet("shading", width=0.25)
+    opt = torch.optim.Adam(net.parameters(), 3e-3)
+    first = None
+    for _ in range(40):
+        loss = net.loss(scenes)
+        first = first if first is not None else loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.6 * first
+
+
+def test_task_loss_kinds():
+    t = torch.rand(2, 1, 4, 4)
+    assert torch.allclose(task_loss("depth", t + 0.5, t), torch.tensor(0.5))
+    logits = torch.zeros(2, 1, 4, 4)
+    assert torch.allclose(task_loss("edges", logits, t), torch.log(torch.tensor(2.0)))
+    with pytest.raises(ValueError, match="same shape"):
+        task_loss("depth", t, t[:1])
+    with pytest.raises(ValueError, match="unknown task"):
+        task_loss("sentiment", t, t)
+
+
+def test_transfer_gain():
+    transfer = torch.tensor([[0.5, 2.0], [1.0, 1.0]])
+    scratch = torch.tensor([1.0, 1.0])
+    assert torch.allclose(transfer_gain(transfer, scratch), torch.tensor([[0.5, -1.0], [0.0, 0.0]]))
+    with pytest.raises(ValueError):
+        transfer_gain(transfer, torch.ones(3))
+
+
+def test_angular_error():
+    from coursekit.models.taskonomy import angular_error
+
+    n = torch.zeros(1, 3, 2, 2)
+    n[:, 2] = 1
+    assert angular_error(3 * n, n).item() < 1e-3  # scale does not matter
+    m = torch.zeros(1, 3, 2, 2)
+    m[:, 0] = 1
+    assert abs(angular_error(m, n).item() - 90) < 1e-4
+    with pytest.raises(ValueError):
+        angular_error(m[:, :2], n[:, :2])
