@@ -1,0 +1,213 @@
+"""Exercise checks for Section 1 (architecture elements, notebooks 1.1–1.4).
+
+Each check runs the student's function on fresh random cases against a reference written here
+(independent of the student's code) and prints ✅ / ⏳ / ❌ with a hint.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._core import exercise, expect, expect_close, expect_equal, expect_shape
+
+__all__ = [
+    "check_conv_macs",
+    "check_conv_params",
+    "check_dense_block_forward",
+    "check_dilate_kernel",
+    "check_grouped_conv",
+    "check_grouped_params",
+    "check_rf_step",
+    "check_unet_skip",
+]
+
+
+# ---- 1.1 ---------------------------------------------------------------------------------------
+@exercise("parameters of a convolution")
+def check_conv_params(student_fn: Callable[..., int]) -> None:
+    cases = [(3, 64, 3, True), (64, 128, 1, False), (256, 256, 3, False), (3, 96, 11, True)]
+    for c_in, c_out, k, bias in cases:
+        want = sum(p.numel() for p in nn.Conv2d(c_in, c_out, k, bias=bias).parameters())
+        expect_equal(
+            student_fn(c_in, c_out, k, bias),
+            want,
+            f"conv_params({c_in}, {c_out}, {k}, bias={bias})",
+            hint="each of the C_out filters has C_in·k·k weights, plus one bias per filter when bias=True",
+        )
+
+
+@exercise("multiply–accumulates of a convolution")
+def check_conv_macs(student_fn: Callable[..., int]) -> None:
+    rng = random.Random()
+    for _ in range(4):
+        c_in, c_out, k = rng.choice([1, 3, 16]), rng.choice([8, 32]), rng.choice([1, 3, 5])
+        h, w = rng.randint(4, 20), rng.randint(4, 20)
+        want = c_out * h * w * c_in * k * k
+        got = student_fn(c_in, c_out, k, h, w)
+        expect_equal(
+            got,
+            want,
+            f"conv_macs(c_in={c_in}, c_out={c_out}, k={k}, h_out={h}, w_out={w})",
+            hint="every OUTPUT value (C_out·H_out·W_out of them) needs C_in·k·k multiply–adds; "
+            "MACs are not FLOPs (don't multiply by 2)",
+        )
+
+
+# ---- 1.2 ---------------------------------------------------------------------------------------
+def _rf_step_ref(
+    size: float, jump: float, start: float, kernel: int, stride: int, padding: int, dilation: int
+):
+    return (
+        size + (kernel - 1) * dilation * jump,
+        jump * stride,
+        start + ((kernel - 1) * dilation / 2 - padding) * jump,
+    )
+
+
+@exercise("one step of the receptive-field recurrence")
+def check_rf_step(student_fn: Callable[..., tuple]) -> None:
+    cases = [
+        (1, 1, 0.0, 3, 1, 1, 1),
+        (5, 1, 0.0, 3, 2, 1, 1),
+        (7, 2, 0.5, 3, 1, 2, 2),
+        (11, 4, 3.5, 2, 2, 0, 1),
+        (3, 1, 0.0, 3, 1, 4, 4),
+    ]
+    for case in cases:
+        got = student_fn(*case)
+        want = _rf_step_ref(*case)
+        expect(
+            isinstance(got, tuple) and len(got) == 3,
+            f"rf_step{case} should return (size, jump, start), got {got!r}",
+        )
+        names = ("size", "jump", "start")
+        hints = (
+            "the kernel spans (k−1)·d+1 INPUT-of-this-layer pixels, i.e. (k−1)·d·jump input-image pixels",
+            "the jump multiplies by the stride",
+            "the centre of output 0 moves by ((k−1)·d/2 − padding)·jump (use the OLD jump)",
+        )
+        for g, w, n, h in zip(got, want, names, hints):
+            expect(abs(float(g) - w) < 1e-9, f"rf_step{case}: {n} should be {w}, got {g}", hint=h)
+
+
+@exercise("a dilated kernel (zeros between the taps)")
+def check_dilate_kernel(student_fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
+    for k, d in ((3, 2), (3, 4), (2, 3), (3, 1)):
+        w = torch.randn(4, 2, k, k)
+        got = student_fn(w, d)
+        size = (k - 1) * d + 1
+        expect_shape(
+            got,
+            (4, 2, size, size),
+            f"dilate_kernel(w of shape (4, 2, {k}, {k}), {d})",
+            hint="a k-tap kernel with dilation d spans (k−1)·d + 1 pixels",
+        )
+        x = torch.randn(1, 2, 12, 12)
+        want = F.conv2d(x, w, dilation=d)
+        expect_close(
+            F.conv2d(x, got),
+            want,
+            f"conv2d(x, dilate_kernel(w, {d})) vs conv2d(x, w, dilation={d})",
+            hint="put w[..., i, j] at position (i·d, j·d) and zeros everywhere else",
+        )
+
+
+# ---- 1.3 ---------------------------------------------------------------------------------------
+@exercise("parameters of a grouped convolution")
+def check_grouped_params(student_fn: Callable[..., int]) -> None:
+    for c_in, c_out, k, g in (
+        (64, 64, 3, 1),
+        (64, 64, 3, 4),
+        (128, 128, 3, 32),
+        (32, 64, 3, 32),
+        (256, 512, 1, 8),
+    ):
+        want = nn.Conv2d(c_in, c_out, k, groups=g, bias=False).weight.numel()
+        expect_equal(
+            student_fn(c_in, c_out, k, g),
+            want,
+            f"grouped_params({c_in}, {c_out}, {k}, groups={g})",
+            hint="each filter sees only C_in/g input channels: C_out·(C_in/g)·k·k (no bias)",
+        )
+
+
+@exercise("a grouped convolution from ordinary ones")
+def check_grouped_conv(student_fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> None:
+    for c_in, c_out, g in ((8, 8, 2), (12, 6, 3), (4, 8, 4)):
+        x = torch.randn(2, c_in, 9, 7)
+        w = torch.randn(c_out, c_in // g, 3, 3)
+        got = student_fn(x, w, g)
+        want = F.conv2d(x, w, padding=1, groups=g)
+        expect_close(
+            got,
+            want,
+            f"grouped_conv(x {tuple(x.shape)}, w {tuple(w.shape)}, groups={g})",
+            hint="split x into g chunks along channels AND w into g chunks along output "
+            "filters; convolve chunk i with filters i (padding=1); concatenate on dim 1",
+        )
+
+
+# ---- 1.4 ---------------------------------------------------------------------------------------
+class _AddK(nn.Module):
+    """A stand-in dense layer: k new maps from a fixed random mix of ALL input channels."""
+
+    def __init__(self, c_in: int, k: int):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, k, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.conv(x))
+
+
+@exercise("a dense block's forward pass")
+def check_dense_block_forward(student_fn: Callable[[torch.Tensor, list], torch.Tensor]) -> None:
+    c0, k, n = 3, 2, 4
+    torch.manual_seed(random.randint(0, 10_000))
+    layers = nn.ModuleList(_AddK(c0 + i * k, k) for i in range(n))
+    x = torch.randn(2, c0, 5, 5)
+    with torch.no_grad():
+        got = student_fn(x, list(layers))
+        feats = [x]
+        for layer in layers:
+            feats.append(layer(torch.cat(feats, 1)))
+        want = torch.cat(feats, 1)
+    expect_shape(
+        got,
+        tuple(want.shape),
+        "dense_block_forward(x of 3 channels, 4 layers of growth 2)",
+        hint="the output keeps the input and every layer's new maps: C₀ + L·k channels",
+    )
+    expect_close(
+        got,
+        want,
+        "dense_block_forward output",
+        hint="feed each layer the concatenation of the input and ALL earlier outputs, in order "
+        "[x, y₁, y₂, …] along dim 1, and return that concatenation at the end",
+    )
+
+
+@exercise("a U-Net skip connection")
+def check_unet_skip(student_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    for (he, we), (hd, wd) in (((16, 16), (16, 16)), ((64, 64), (56, 56)), ((21, 17), (15, 13))):
+        enc = torch.randn(2, 3, he, we)
+        dec = torch.randn(2, 5, hd, wd)
+        got = student_fn(dec, enc)
+        top, left = (he - hd) // 2, (we - wd) // 2
+        want = torch.cat([enc[:, :, top : top + hd, left : left + wd], dec], 1)
+        expect_shape(
+            got,
+            tuple(want.shape),
+            f"unet_skip(decoder {tuple(dec.shape)}, encoder {tuple(enc.shape)})",
+            hint="crop the encoder map to the decoder's size, then concatenate along channels (dim 1)",
+        )
+        expect_close(
+            got,
+            want,
+            "unet_skip values",
+            hint="crop the CENTRE ((H_enc − H_dec)//2 from the top), and put the encoder maps first",
+        )

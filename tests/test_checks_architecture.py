@@ -1,0 +1,138 @@
+"""Section 1 checks: the reference passes, realistic mistakes fail with a hint, stubs are 'not done'."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from coursekit.checks import architecture as A
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+# references
+def conv_params(c_in, c_out, k, bias):
+    return c_out * c_in * k * k + (c_out if bias else 0)
+
+
+def conv_macs(c_in, c_out, k, h, w):
+    return c_out * h * w * c_in * k * k
+
+
+def rf_step(size, jump, start, kernel, stride, padding, dilation):
+    return (
+        size + (kernel - 1) * dilation * jump,
+        jump * stride,
+        start + ((kernel - 1) * dilation / 2 - padding) * jump,
+    )
+
+
+def dilate_kernel(w, d):
+    k = w.shape[-1]
+    out = w.new_zeros(*w.shape[:2], (k - 1) * d + 1, (k - 1) * d + 1)
+    out[..., ::d, ::d] = w
+    return out
+
+
+def grouped_params(c_in, c_out, k, g):
+    return c_out * (c_in // g) * k * k
+
+
+def grouped_conv(x, w, g):
+    xs, ws = x.chunk(g, 1), w.chunk(g, 0)
+    return torch.cat([F.conv2d(a, b, padding=1) for a, b in zip(xs, ws)], 1)
+
+
+def dense_block_forward(x, layers):
+    feats = [x]
+    for layer in layers:
+        feats.append(layer(torch.cat(feats, 1)))
+    return torch.cat(feats, 1)
+
+
+def unet_skip(dec, enc):
+    top, left = (enc.shape[-2] - dec.shape[-2]) // 2, (enc.shape[-1] - dec.shape[-1]) // 2
+    return torch.cat([enc[..., top : top + dec.shape[-2], left : left + dec.shape[-1]], dec], 1)
+
+
+# realistic mistakes
+def conv_params_no_bias(c_in, c_out, k, bias):
+    return c_out * c_in * k * k
+
+
+def conv_flops(c_in, c_out, k, h, w):
+    return 2 * c_out * h * w * c_in * k * k
+
+
+def rf_step_no_jump(size, jump, start, kernel, stride, padding, dilation):
+    return (
+        size + (kernel - 1) * dilation,
+        jump * stride,
+        start + ((kernel - 1) * dilation / 2 - padding) * jump,
+    )
+
+
+def dilate_kernel_wrong_size(w, d):
+    k = w.shape[-1]
+    out = w.new_zeros(*w.shape[:2], k * d, k * d)
+    out[..., ::d, ::d] = w
+    return out
+
+
+def grouped_params_ignores_groups(c_in, c_out, k, g):
+    return c_out * c_in * k * k
+
+
+def grouped_conv_wrong_split(x, w, g):  # splits the input but uses all filters on each chunk
+    return torch.cat(
+        [
+            F.conv2d(a, w[: w.shape[0] // g * (i + 1)][-w.shape[0] // g :].flip(0), padding=1)
+            for i, a in enumerate(x.chunk(g, 1))
+        ],
+        1,
+    )
+
+
+def dense_forgets_input(x, layers):  # returns only the new maps
+    feats = [x]
+    for layer in layers:
+        feats.append(layer(torch.cat(feats, 1)))
+    return torch.cat(feats[1:], 1)
+
+
+def dense_newest_first(x, layers):  # concatenates in the wrong order
+    feats = [x]
+    for layer in layers:
+        feats.insert(0, layer(torch.cat(feats, 1)))
+    return torch.cat(feats, 1)
+
+
+def unet_skip_corner_crop(dec, enc):
+    return torch.cat([enc[..., : dec.shape[-2], : dec.shape[-1]], dec], 1)
+
+
+def unet_skip_add(dec, enc):
+    return dec + enc.mean(1, keepdim=True)
+
+
+CASES = [
+    (A.check_conv_params, conv_params, [conv_params_no_bias]),
+    (A.check_conv_macs, conv_macs, [conv_flops]),
+    (A.check_rf_step, rf_step, [rf_step_no_jump]),
+    (A.check_dilate_kernel, dilate_kernel, [dilate_kernel_wrong_size]),
+    (A.check_grouped_params, grouped_params, [grouped_params_ignores_groups]),
+    (A.check_grouped_conv, grouped_conv, [grouped_conv_wrong_split]),
+    (A.check_dense_block_forward, dense_block_forward, [dense_forgets_input, dense_newest_first]),
+    (A.check_unet_skip, unet_skip, [unet_skip_corner_crop, unet_skip_add]),
+]
+
+
+@pytest.mark.parametrize("check, reference, wrongs", CASES, ids=[c[0].__name__ for c in CASES])
+def test_check(check, reference, wrongs):
+    assert check(reference, quiet=True).status == "passed"
+    for wrong in wrongs:
+        r = check(wrong, quiet=True)
+        assert r.status == "failed", (wrong.__name__, r)
+        assert r.hint
+    assert check(_stub, quiet=True).status == "not done"
