@@ -1,0 +1,239 @@
+"""Exercise checks for section 4 (attention and gray-box learning), notebooks 4.1–4.4."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ._core import exercise, expect, expect_close, expect_equal, expect_shape
+
+__all__ = [
+    "check_affine_grid",
+    "check_attention_map_for_query",
+    "check_attention_residual",
+    "check_dot_product_attention",
+    "check_grey_world",
+    "check_similarity_theta",
+    "check_se_gate",
+    "check_se_parameters",
+    "check_tone_curve",
+    "check_white_balance",
+]
+
+
+# --- 4.1 -------------------------------------------------------------------------------------------
+@exercise("the affine sampling grid")
+def check_affine_grid(student_fn):
+    theta = torch.randn(3, 2, 3)
+    want = F.affine_grid(theta, [3, 1, 5, 7], align_corners=False)
+    got = student_fn(theta, (3, 1, 5, 7))
+    expect_shape(
+        got,
+        (3, 5, 7, 2),
+        "grid for theta (3, 2, 3) and size (3, 1, 5, 7)",
+        hint="one (x, y) source coordinate per output pixel: (B, H, W, 2)",
+    )
+    ident = student_fn(torch.tensor([[[1.0, 0, 0], [0, 1, 0]]]), (1, 1, 4, 4))
+    expect_close(
+        ident,
+        F.affine_grid(torch.tensor([[[1.0, 0, 0], [0, 1, 0]]]), [1, 1, 4, 4], align_corners=False),
+        "grid of the identity transform on a 4×4 image",
+        hint="pixel centres in normalised coordinates are (2i + 1)/n - 1 (align_corners=False), "
+        "x varies along the width, and the last dimension is (x, y) in that order",
+    )
+    expect_close(
+        got,
+        want,
+        "grid for a random theta",
+        hint="source = θ · (x_t, y_t, 1)ᵀ: multiply the homogeneous target coordinates by θᵀ",
+    )
+
+
+@exercise("a similarity transform as θ")
+def check_similarity_theta(student_fn):
+    import math
+
+    for angle, scale, tx, ty in [
+        (0.0, 1.0, 0.0, 0.0),
+        (math.pi / 2, 1.0, 0.0, 0.0),
+        (0.3, 0.5, 0.2, -0.1),
+        (-1.1, 1.7, -0.4, 0.3),
+    ]:
+        c, s = math.cos(angle), math.sin(angle)
+        want = torch.tensor([[scale * c, -scale * s, tx], [scale * s, scale * c, ty]])
+        got = student_fn(angle, scale, tx, ty)
+        expect_shape(got, (2, 3), f"theta for angle={angle:.2f}", hint="θ is a 2×3 matrix [A | t]")
+        expect_close(
+            got.float(),
+            want,
+            f"theta for angle={angle:.2f}, scale={scale}, t=({tx}, {ty})",
+            hint="A = scale · [[cos, -sin], [sin, cos]] (counter-clockwise), last column (tx, ty)",
+        )
+
+
+@exercise("scaled dot-product attention")
+def check_dot_product_attention(student_fn):
+    q, k, v = torch.randn(2, 5, 8), torch.randn(2, 7, 8), torch.randn(2, 7, 3)
+    got = student_fn(q, k, v)
+    expect(
+        isinstance(got, tuple) and len(got) == 2,
+        "the function should return (output, weights)",
+        hint="return both the attended values and the softmax weights",
+    )
+    out, w = got
+    expect_shape(
+        w, (2, 5, 7), "weights for 5 queries and 7 keys", hint="weights = softmax(Q Kᵀ · scale) is (B, N, M)"
+    )
+    ref_w = torch.softmax(q @ k.transpose(1, 2) / 8**0.5, dim=-1)
+    expect_close(
+        w.sum(-1),
+        torch.ones(2, 5),
+        "each row of the weights should sum to one",
+        hint="take the softmax over the keys (the last dimension)",
+    )
+    expect_close(
+        w, ref_w, "attention weights", hint="scale the logits by 1/sqrt(d) (d = 8 here) before the softmax"
+    )
+    expect_close(
+        out, F.scaled_dot_product_attention(q, k, v), "attention output", hint="output = weights @ V"
+    )
+
+
+# --- 4.2 -------------------------------------------------------------------------------------------
+def _se_reference(x, w1, b1, w2, b2):
+    return torch.sigmoid(F.relu(x.mean((2, 3)) @ w1.T + b1) @ w2.T + b2)
+
+
+@exercise("the squeeze-and-excitation gate")
+def check_se_gate(student_fn):
+    x = torch.randn(4, 16, 5, 6) + 0.5
+    w1, b1, w2, b2 = torch.randn(4, 16), torch.randn(4), torch.randn(16, 4), torch.randn(16)
+    got = student_fn(x, w1, b1, w2, b2)
+    expect_shape(
+        got,
+        (4, 16),
+        "channel weights for x of shape (4, 16, 5, 6)",
+        hint="squeeze with a global average over H and W: one number per channel",
+    )
+    expect(
+        bool(((got > 0) & (got < 1)).all()),
+        "the gate's weights should lie in (0, 1)",
+        hint="finish with a sigmoid (the paper's σ), not a softmax or ReLU",
+    )
+    want = _se_reference(x, w1, b1, w2, b2)
+    expect_close(
+        got,
+        want,
+        "SE gate s = σ(W₂ δ(W₁ z) + b₂)",
+        hint="z = mean of x over (H, W); W₁ then ReLU, then W₂ then sigmoid; use x @ W.T + b",
+    )
+
+
+@exercise("SE parameter count")
+def check_se_parameters(student_fn):
+    for c, r in [(64, 16), (256, 16), (2048, 16), (96, 4)]:
+        want = 2 * c * (c // r) + c // r + c
+        expect_equal(
+            student_fn(c, r),
+            want,
+            f"se_parameters({c}, {r})",
+            hint="two fully connected layers C → C/r → C, each with weights and biases",
+        )
+
+
+@exercise("attention residual learning")
+def check_attention_residual(student_fn):
+    trunk, mask = torch.randn(2, 8, 5, 5), torch.rand(2, 8, 5, 5)
+    got = student_fn(trunk, mask)
+    expect_close(
+        got,
+        (1 + mask) * trunk,
+        "H = combine(T, M)",
+        hint="the paper's Eq. 3: H = (1 + M(x)) · T(x), so a zero mask keeps the trunk unchanged",
+    )
+
+
+# --- 4.3 -------------------------------------------------------------------------------------------
+@exercise("one query's attention map")
+def check_attention_map_for_query(student_fn):
+    h, w = 4, 6
+    attn = torch.softmax(torch.randn(2, h * w, h * w), dim=-1)
+    got = student_fn(attn, h, w, 5, 1)
+    expect_shape(got, (h, w), "map for a 4×6 grid", hint="reshape the query's row of length H·W to (H, W)")
+    expect_close(
+        got,
+        attn[0, 1 * w + 5].reshape(h, w),
+        "map of query x=5, y=1 in image 0",
+        hint="positions are flattened row by row: the query index is y · W + x",
+    )
+
+
+# --- 4.4 -------------------------------------------------------------------------------------------
+def _wb_reference(img, log_ratios):
+    from ..models.exposure import white_balance
+
+    return white_balance(img, log_ratios)
+
+
+@exercise("the white-balance filter")
+def check_white_balance(student_fn):
+    img, lr = torch.rand(3, 3, 4, 5), torch.rand(3, 2) - 0.5
+    got = student_fn(img, lr)
+    expect_shape(got, (3, 3, 4, 5), "white-balanced images", hint="multiply each channel by its gain")
+    grey = torch.full((1, 3, 2, 2), 0.5)
+    expect_close(
+        student_fn(grey, torch.zeros(1, 2)),
+        grey,
+        "log ratios of zero should leave the image unchanged",
+        hint="gains are (1, exp(a), exp(b)), divided by their luminance 0.27 R + 0.67 G + 0.06 B",
+    )
+    expect_close(
+        got,
+        _wb_reference(img, lr),
+        "white balance with random log ratios",
+        hint="gains = (1, e^a, e^b) / (0.27·1 + 0.67·e^a + 0.06·e^b): normalise by the gains' luminance",
+    )
+
+
+@exercise("the tone curve")
+def check_tone_curve(student_fn):
+    from ..models.exposure import tone
+
+    img, slopes = torch.rand(2, 3, 5, 5), 0.5 + 1.5 * torch.rand(2, 8)
+    got = student_fn(img, slopes)
+    expect_shape(got, (2, 3, 5, 5), "tone-mapped images")
+    ends = torch.tensor([0.0, 1.0]).reshape(1, 1, 1, 2).expand(2, 3, 1, 2).contiguous()
+    expect_close(
+        student_fn(ends, slopes),
+        ends,
+        "the curve must map 0 to 0 and 1 to 1",
+        hint="divide by the sum of the slopes and multiply by the number of steps K",
+    )
+    expect_close(
+        got,
+        tone(img, slopes),
+        "tone curve with random slopes",
+        hint="f(x) = K/Σs · Σ_k s_k · clip(x - k/K, 0, 1/K)",
+    )
+
+
+@exercise("grey-world white balance")
+def check_grey_world(student_fn):
+    from ..models.exposure import grey_world
+
+    img = torch.rand(3, 3, 6, 6) * torch.tensor([1.0, 0.6, 0.3])[None, :, None, None]
+    got = student_fn(img)
+    expect_shape(got, (3, 3, 6, 6), "balanced images")
+    m = got.mean((2, 3))
+    expect_close(
+        m,
+        m.mean(1, keepdim=True).expand(-1, 3),
+        "after grey world, the channel means should be equal",
+        hint="scale each channel by (mean over all channels) / (mean of that channel), per image",
+    )
+    expect_close(
+        got,
+        grey_world(img),
+        "grey-world result",
+        hint="keep the overall mean: the target grey is the mean of the three channel means",
+    )

@@ -1,0 +1,196 @@
+"""SAGAN: a DCGAN-style GAN with self-attention, spectral normalisation and the hinge loss.
+
+Zhang, Goodfellow, Metaxas, Odena, "Self-Attention Generative Adversarial Networks", ICML 2019
+(arXiv 1805.08318, 2018). Authors' code: github.com/brain-research/self-attention-gan (TF);
+the widely used PyTorch port: github.com/heykeetae/Self-Attention-GAN.
+
+What makes it SAGAN (paper §4-5):
+
+* a :class:`~coursekit.nn.attention.SelfAttention` layer in **both** networks, on a middle-sized
+  feature map (the paper's best: feat32/feat64 of 128×128 images; here the S/2 map), so that a
+  pixel can be coordinated with distant ones;
+* **spectral normalisation** (Miyato et al. 2018) on every convolution of **both** networks;
+* the **hinge loss** (:func:`coursekit.losses.d_loss` / ``g_loss`` with ``kind="hinge"``);
+* **TTUR**: Adam(β1 = 0, β2 = 0.9) with lr 4e-4 for D and 1e-4 for G (Heusel et al. 2017).
+
+Keys and values are max-pooled by 2 before attending (the authors' code does; the paper does not
+say), 4× cheaper. Deviations: the layout follows :mod:`coursekit.models.dcgan` (transposed convolutions, 4×4
+start) instead of SAGAN's residual blocks, and the generator uses plain (unconditional) batch
+norm, so that the comparison with the DCGAN baseline isolates attention + SN + hinge.
+Images are in [-1, 1] (Tanh).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..nn.attention import SelfAttention
+from .dcgan import _stages
+
+__all__ = ["Discriminator", "Generator", "attention_layers", "optimizers", "train_gan"]
+
+
+def _sn(module: nn.Module) -> nn.Module:
+    return nn.utils.parametrizations.spectral_norm(module)
+
+
+class Generator(nn.Module):
+    """z (B, nz) → image (B, nc, S, S) in [-1, 1]; self-attention on the S/2 × S/2 map.
+
+    DCGAN layout (ConvT 4×4 stages from 4×4, widths ngf·2^k), spectral norm on every convolution.
+    ``attention=False`` removes the attention layer (for ablations).
+    """
+
+    def __init__(
+        self,
+        nz: int = 128,
+        ngf: int = 64,
+        nc: int = 3,
+        image_size: int = 64,
+        *,
+        attention: bool = True,
+        heads: int = 1,
+    ) -> None:
+        super().__init__()
+        self.nz, self.nc, self.image_size = nz, nc, image_size
+        n = _stages(image_size)
+        ch = ngf * 2 ** (n - 1)
+        layers: list[nn.Module] = [
+            _sn(nn.ConvTranspose2d(nz, ch, 4, 1, 0)),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(),
+        ]  # 4×4
+        size = 4
+        for _ in range(n - 1):
+            layers += [_sn(nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1)), nn.BatchNorm2d(ch // 2), nn.ReLU()]
+            ch //= 2
+            size *= 2
+            if attention and size == image_size // 2:
+                layers.append(
+                    SelfAttention(ch, heads=heads, subsample=True, spectral_norm=True)
+                )  # (B, ch, S/2, S/2)
+        layers += [_sn(nn.ConvTranspose2d(ch, nc, 4, 2, 1)), nn.Tanh()]  # (B, nc, S, S)
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.dim() == 2:
+            z = z[:, :, None, None]  # (B, nz, 1, 1)
+        if z.dim() != 4 or z.shape[1] != self.nz or z.shape[2:] != (1, 1):
+            raise ValueError(f"expected noise (B, {self.nz}) or (B, {self.nz}, 1, 1), got {tuple(z.shape)}")
+        return self.main(z)
+
+
+class Discriminator(nn.Module):
+    """image (B, nc, S, S) → one score per image (B,); self-attention on the S/2 × S/2 map.
+
+    Conv(4, 2, 1) stages nc → ndf → 2·ndf …, LeakyReLU(0.1) (authors' code), spectral norm, no
+    batch norm (SN replaces it), final Conv to 1×1.
+    """
+
+    def __init__(
+        self, nc: int = 3, ndf: int = 64, image_size: int = 64, *, attention: bool = True, heads: int = 1
+    ) -> None:
+        super().__init__()
+        self.nc, self.image_size = nc, image_size
+        n = _stages(image_size)
+        layers: list[nn.Module] = [_sn(nn.Conv2d(nc, ndf, 4, 2, 1)), nn.LeakyReLU(0.1)]  # (B, ndf, S/2, S/2)
+        if attention:
+            layers.append(SelfAttention(ndf, heads=heads, subsample=True, spectral_norm=True))
+        ch = ndf
+        for _ in range(n - 1):
+            layers += [_sn(nn.Conv2d(ch, ch * 2, 4, 2, 1)), nn.LeakyReLU(0.1)]
+            ch *= 2
+        layers.append(_sn(nn.Conv2d(ch, 1, 4, 1, 0)))  # (B, 1, 1, 1)
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.nc or x.shape[2:] != (self.image_size, self.image_size):
+            raise ValueError(
+                f"expected images (B, {self.nc}, {self.image_size}, {self.image_size}), got {tuple(x.shape)}; "
+                "resize them or build the Discriminator with a matching image_size"
+            )
+        return self.main(x).flatten()  # (B,)
+
+
+def attention_layers(model: nn.Module) -> list[SelfAttention]:
+    """The self-attention layers of a model, in order (for the attention-map probe)."""
+    return [m for m in model.modules() if isinstance(m, SelfAttention)]
+
+
+def optimizers(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    lr_g: float = 1e-4,
+    lr_d: float = 4e-4,
+    betas: tuple[float, float] = (0.0, 0.9),
+) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """SAGAN's TTUR optimisers: Adam(β1 0, β2 0.9), lr 1e-4 for G and 4e-4 for D (paper §5)."""
+    return (
+        torch.optim.Adam(generator.parameters(), lr=lr_g, betas=betas),
+        torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas),
+    )
+
+
+def train_gan(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    images: torch.Tensor,
+    *,
+    optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
+    loss: str = "hinge",
+    batch_size: int = 64,
+    max_seconds: float | None = None,
+    max_steps: int | None = None,
+    device: torch.device | str | None = None,
+    desc: str = "GAN",
+    seed: int = 0,
+):
+    """Alternate one D step and one G step on ``images`` (N, C, S, S) in [0, 1] until the budget ends.
+
+    The same loop trains the DCGAN baseline (``loss="nonsaturating"``) and SAGAN (``"hinge"``), so
+    the comparison is at an equal wall-clock budget. Returns a :class:`coursekit.train.History`
+    with ``d_loss`` and ``g_loss``.
+    """
+    from ..losses import d_loss, g_loss
+    from ..runtime import device as default_device
+    from ..train import autocast, loop
+
+    if images.dim() != 4:
+        raise ValueError(f"images must be (N, C, H, W) in [0, 1], got shape {tuple(images.shape)}")
+    dev = torch.device(device) if device is not None else default_device()
+    generator.to(dev).train()
+    discriminator.to(dev).train()
+    opt_g, opt_d = optimizers
+    data = images.to(dev) * 2 - 1  # to [-1, 1], the generator's Tanh range
+    gen = torch.Generator().manual_seed(seed)
+    nz = generator.nz
+
+    def step_fn(step: int, _: object) -> dict[str, float]:
+        idx = torch.randint(len(data), (batch_size,), generator=gen).to(dev)
+        real = data[idx]
+        z = torch.randn(batch_size, nz, device=dev)
+        with autocast(dev):
+            fake = generator(z)
+            loss_d = d_loss(discriminator(real), discriminator(fake.detach()), kind=loss)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        with autocast(dev):
+            loss_g = g_loss(discriminator(fake), kind=loss)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        return {"d_loss": float(loss_d.detach()), "g_loss": float(loss_g.detach())}
+
+    history = loop(
+        step_fn,
+        max_steps=max_steps,
+        max_seconds=max_seconds if max_seconds is not None else (math.inf if max_steps is not None else None),
+        desc=desc,
+    )
+    generator.eval()
+    discriminator.eval()
+    return history

@@ -1,0 +1,126 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from coursekit.checks import attention as C
+from coursekit.models import exposure as X
+from coursekit.nn.stn import affine_grid
+
+
+def _not_done(*args, **kwargs):
+    raise NotImplementedError()
+
+
+def _dpa(q, k, v):
+    w = torch.softmax(q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5, -1)
+    return w @ v, w
+
+
+def _se(x, w1, b1, w2, b2):
+    return torch.sigmoid(F.relu(x.mean((2, 3)) @ w1.T + b1) @ w2.T + b2)
+
+
+def _tone_no_norm(img, slopes):
+    out = torch.zeros_like(img)
+    for i in range(8):
+        out = out + (img - i / 8).clamp(0, 1 / 8) * slopes[:, None, i, None, None]
+    return out
+
+
+def _sim(a, s, tx, ty):
+    import math
+
+    return torch.tensor([[s * math.cos(a), -s * math.sin(a), tx], [s * math.sin(a), s * math.cos(a), ty]])
+
+
+CASES = {
+    "similarity_theta": (
+        C.check_similarity_theta,
+        _sim,
+        [lambda a, s, tx, ty: _sim(-a, s, tx, ty), lambda a, s, tx, ty: _sim(a, 1 / s, tx, ty)],
+    ),
+    "affine_grid": (
+        C.check_affine_grid,
+        affine_grid,
+        [
+            lambda theta, size: F.affine_grid(theta, list(size), align_corners=True),  # wrong convention
+            lambda theta, size: affine_grid(theta, size).flip(-1),  # (y, x) order
+        ],
+    ),
+    "dot_product_attention": (
+        C.check_dot_product_attention,
+        _dpa,
+        [
+            lambda q, k, v: (
+                torch.softmax(q @ k.transpose(-2, -1), -1) @ v,
+                torch.softmax(q @ k.transpose(-2, -1), -1),
+            ),
+            lambda q, k, v: (
+                v.mean(1, keepdim=True).expand(-1, q.shape[1], -1),
+                torch.softmax(q @ k.transpose(-2, -1) / 8**0.5, 1),
+            ),
+        ],
+    ),
+    "se_gate": (
+        C.check_se_gate,
+        _se,
+        [
+            lambda x, w1, b1, w2, b2: torch.softmax(F.relu(x.mean((2, 3)) @ w1.T + b1) @ w2.T + b2, -1),
+            lambda x, w1, b1, w2, b2: torch.sigmoid(F.relu(x.amax((2, 3)) @ w1.T + b1) @ w2.T + b2),
+        ],
+    ),
+    "se_parameters": (
+        C.check_se_parameters,
+        lambda c, r: 2 * c * (c // r) + c // r + c,
+        [lambda c, r: 2 * c * (c // r)],
+    ),
+    "attention_residual": (
+        C.check_attention_residual,
+        lambda t, m: (1 + m) * t,
+        [lambda t, m: m * t, lambda t, m: t + m],
+    ),
+    "attention_map_for_query": (
+        C.check_attention_map_for_query,
+        lambda a, h, w, x, y: a[0, y * w + x].reshape(h, w),
+        [
+            lambda a, h, w, x, y: a[0, x * h + y].reshape(h, w),
+            lambda a, h, w, x, y: a[0, :, y * w + x].reshape(h, w),
+        ],
+    ),
+    "white_balance": (
+        C.check_white_balance,
+        X.white_balance,
+        [lambda img, lr: img * torch.cat([torch.ones(len(lr), 1), lr.exp()], 1)[:, :, None, None]],
+    ),
+    "tone_curve": (C.check_tone_curve, X.tone, [_tone_no_norm]),
+    "grey_world": (
+        C.check_grey_world,
+        X.grey_world,
+        [
+            lambda img: img / img.mean((2, 3), keepdim=True),
+            lambda img: img - img.mean((2, 3), keepdim=True) + 0.5,
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_reference_passes(name):
+    check, reference, _ = CASES[name]
+    result = check(reference, quiet=True)
+    assert result.status == "passed", result
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_wrong_answers_fail_with_hint(name):
+    check, _, wrongs = CASES[name]
+    for wrong in wrongs:
+        result = check(wrong, quiet=True)
+        assert result.status == "failed", (name, result)
+        assert result.hint
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_not_done(name):
+    check, _, _ = CASES[name]
+    assert check(_not_done, quiet=True).status == "not done"
