@@ -10,6 +10,7 @@ Used by the autoencoder, transfer-learning and style-transfer notebooks.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 import torch
@@ -24,7 +25,7 @@ def module_names(model: nn.Module) -> list[str]:
 
 
 class _Stop(Exception):
-    pass
+    """Raised by the last hook to end the forward pass early."""
 
 
 class FeatureExtractor(nn.Module):
@@ -61,10 +62,8 @@ class FeatureExtractor(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         self._features = {}
-        try:
+        with contextlib.suppress(_Stop):  # the deepest requested layer ended the pass early
             self.model(x)
-        except _Stop:
-            pass
         missing = set(self.layers) - set(self._features)
         if missing:
             raise RuntimeError(f"layers {sorted(missing)} were not reached in the forward pass")
