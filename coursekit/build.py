@@ -218,8 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     (out / "html").mkdir(parents=True, exist_ok=True)
     paths = sorted((ROOT / "solutions").glob("*.ipynb"))
-    if args.names:
-        paths = [p for p in paths if p.name in args.names or p.stem in args.names]
+    if args.names:  # in the order given
+        by_name = {n: p for p in paths for n in (p.name, p.stem)}
+        unknown = [n for n in args.names if n not in by_name]
+        if unknown:
+            parser.error(f"no solution notebook {unknown}; available: {[p.stem for p in paths]}")
+        paths = [by_name[n] for n in args.names]
     rows = []
     device = _device_name()
     exporter = HTMLExporter()
@@ -241,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"name": p.name, "status": status, "seconds": seconds, "peak_mb": peak,
                      "device": device, "profile": args.profile, "metrics": metrics})
         print(f"  {status} in {seconds:.0f} s", flush=True)
-    write_report(rows, out, args.profile)
+        write_report(rows, out, args.profile)  # after every notebook: an interrupted build keeps its rows
     print(f"wrote {out / 'report.md'}")
     return 0 if all(r["status"] == "ok" for r in rows) else 1
 
