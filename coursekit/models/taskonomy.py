@@ -90,6 +90,18 @@ def task_loss(task: str | Task, prediction: torch.Tensor, target: torch.Tensor) 
     return F.l1_loss(prediction.float(), target.float())
 
 
+def _stage(resample: nn.Module, channels: int) -> list[nn.Module]:
+    """A resampling convolution, then a 3×3 convolution, each followed by batch norm and ReLU."""
+    return [
+        resample,
+        nn.BatchNorm2d(channels),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(channels, channels, 3, padding=1),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(inplace=True),
+    ]
+
+
 class TaskEncoder(nn.Module):
     """Image (B, 3, S, S) -> representation (B, rep_channels, S/2^k, S/2^k) for k stride-2 stages."""
 
@@ -98,14 +110,7 @@ class TaskEncoder(nn.Module):
         layers: list[nn.Module] = []
         c_in = in_channels
         for c in channels:  # (B, c_in, H, W) -> (B, c, H/2, W/2)
-            layers += [
-                nn.Conv2d(c_in, c, 3, stride=2, padding=1),
-                nn.BatchNorm2d(c),
-                nn.ReLU(inplace=True),
-                nn.Conv2d(c, c, 3, padding=1),
-                nn.BatchNorm2d(c),
-                nn.ReLU(inplace=True),
-            ]
+            layers += _stage(nn.Conv2d(c_in, c, 3, stride=2, padding=1), c)
             c_in = c
         layers.append(nn.Conv2d(c_in, rep_channels, 1))  # the small representation (Taskonomy: 8 channels)
         self.net = nn.Sequential(*layers)
@@ -129,14 +134,7 @@ class TaskDecoder(nn.Module):
         layers: list[nn.Module] = [nn.BatchNorm2d(rep_channels)]
         c_in = rep_channels
         for c in channels:  # (B, c_in, h, w) -> (B, c, 2h, 2w)
-            layers += [
-                nn.ConvTranspose2d(c_in, c, 4, stride=2, padding=1),
-                nn.BatchNorm2d(c),
-                nn.ReLU(inplace=True),
-                nn.Conv2d(c, c, 3, padding=1),
-                nn.BatchNorm2d(c),
-                nn.ReLU(inplace=True),
-            ]
+            layers += _stage(nn.ConvTranspose2d(c_in, c, 4, stride=2, padding=1), c)
             c_in = c
         layers.append(nn.Conv2d(c_in, out_channels, 3, padding=1))  # linear output (logits for edges)
         self.net = nn.Sequential(*layers)
