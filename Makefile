@@ -39,11 +39,13 @@ browser-deps:
 	  || echo "could not install chromium: the browser tests will be skipped"; \
 	else echo "chromium not found and cannot be installed here: the browser tests will be skipped"; fi
 
+# stdin from /dev/null: CI runs with no standard input, and IPython cannot even be imported
+# under pytest's capture when there is none
 test: setup browser-deps
 	$(PY) -m ruff check coursekit tests solutions benchmarks
 	$(PY) -m coursekit.authoring check
 	COURSEKIT_PROFILE=smoke COURSEKIT_DEVICE=cpu $(PY) -m pytest tests solutions --nbval-lax \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg --durations=15 $(PYTEST_ARGS)
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg --durations=15 $(PYTEST_ARGS) < /dev/null
 
 solutions: setup
 	$(PY) -m coursekit.build --profile $(PROFILE)

@@ -114,13 +114,13 @@ def test_readme_lists_every_notebook_with_its_badge():
 def _lower_bounds_pyproject():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = data["dependencies"] + [r for extra in data["optional-dependencies"].values() for r in extra]
-    return dict(re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+)", r).groups() for r in reqs)
+    return dict(re.fullmatch(r"([A-Za-z0-9_.-]+)(>=[0-9.]+(?:,<[0-9.]+)?)", r).groups() for r in reqs)
 
 
 def _lower_bounds_environment():
     found = {}
     for line in (ROOT / "environment.yml").read_text().splitlines():
-        m = re.fullmatch(r"\s+- ([A-Za-z0-9_.-]+)>=([0-9.]+)", line)
+        m = re.fullmatch(r"\s+- ([A-Za-z0-9_.-]+)(>=[0-9.]+(?:,<[0-9.]+)?)", line)
         if m and m.group(1) != "python":
             found[{"pytorch": "torch"}.get(m.group(1), m.group(1))] = m.group(2)
     return found

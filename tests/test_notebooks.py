@@ -47,6 +47,7 @@ def _errors(nb):
                 yield cell, out
 
 
+@pytest.mark.timeout(300)  # a hang fails this notebook alone
 @pytest.mark.parametrize("name", NAMES)
 def test_solution_notebook_runs(name):
     nb, seconds, _ = execute_notebook(ROOT / "solutions" / name, "smoke", timeout=int(4 * BUDGET))
@@ -55,6 +56,7 @@ def test_solution_notebook_runs(name):
     assert seconds <= 2 * BUDGET, f"{name} took {seconds:.0f} s in the smoke profile (budget {BUDGET:.0f} s)"
 
 
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", NAMES)
 def test_student_notebook_runs_except_unfinished_exercises(name):
     nb, seconds, _ = execute_notebook(ROOT / "notebooks" / name, "smoke", allow_errors=True, timeout=int(4 * BUDGET))

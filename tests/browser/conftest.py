@@ -239,7 +239,7 @@ class JupyterServer:
         self._log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def jupyter_server(tmp_path_factory):
     reason = _missing()
     if reason:
@@ -252,7 +252,7 @@ def jupyter_server(tmp_path_factory):
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(jupyter_server):
     from playwright.sync_api import expect, sync_playwright
 
@@ -447,7 +447,7 @@ def lab(jupyter_server, browser, request):
         jupyter_server.shutdown_kernels()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def new_lab(jupyter_server, browser):
     """Make more pages: ``new_lab(name) -> Lab`` (the caller closes them and shuts down kernels)."""
     return lambda name: Lab(jupyter_server, browser, name)

@@ -1,0 +1,1 @@
+"""Browser tests: JupyterLab driven by headless Chromium (one server for this package)."""
