@@ -159,6 +159,20 @@ def write_report(rows: list[dict[str, Any]], out: Path, profile: str) -> None:
     )
 
 
+def merge_reports(files: list[Path]) -> list[dict[str, Any]]:
+    """Rows of several ``report.json`` files, one per notebook (the last file wins), in course order.
+
+    An instructor who reran a few notebooks merges the new rows into the full report this way.
+    """
+    by_name: dict[str, dict[str, Any]] = {}
+    for f in files:
+        if not f.exists():
+            raise FileNotFoundError(f"{f} not found: pass the report.json written by a build")
+        for row in json.loads(f.read_text()):
+            by_name[row["name"]] = row
+    return [by_name[n] for n in sorted(by_name)]
+
+
 def budget_table(smoke: dict[str, float], cpu: dict[str, float]) -> tuple[str, list[str]]:
     """Each notebook's smoke and cpu-profile times against the budgets, slowest first.
 
@@ -209,10 +223,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="output folder (default build/<profile>)")
     parser.add_argument("--budgets", action="store_true",
                         help="compare build/notebook-times.json (smoke) and docs/report-cpu.json with the budgets")
+    parser.add_argument("--merge", nargs="+", metavar="REPORT_JSON", default=None,
+                        help="combine the rows of several report.json files (a later file wins for the "
+                             "same notebook) into one report in --out, in course order; runs nothing")
     parser.add_argument("names", nargs="*", help="notebook names or stems (default: all)")
     args = parser.parse_args(argv)
     if args.budgets:
         return budgets(ROOT / "build" / "notebook-times.json", ROOT / "docs" / "report-cpu.json")
+    if args.merge:
+        out = Path(args.out) if args.out else ROOT / "build" / args.profile
+        out.mkdir(parents=True, exist_ok=True)
+        merged = merge_reports([Path(f) for f in args.merge])
+        write_report(merged, out, args.profile)
+        print(f"wrote {out / 'report.md'} ({len(merged)} notebooks)")
+        return 0
 
     out = Path(args.out) if args.out else ROOT / "build" / args.profile
     (out / "notebooks").mkdir(parents=True, exist_ok=True)

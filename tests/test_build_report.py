@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from coursekit import build, report
 
 
@@ -29,6 +31,23 @@ def test_report_rows_and_totals(tmp_path):
     assert "| a.ipynb | ok | 61 | 900 | psnr = 30 vs blur 28 ✅ |" in md
     assert "error: CellExecutionError" in md and "Metrics that beat their baseline: 1 of 1." in md
     assert (tmp_path / "report.html").read_text().startswith("<!doctype html>")
+
+
+def test_merge_keeps_one_row_per_notebook_the_last_run_winning(tmp_path):
+    def row(name, seconds):
+        return {"name": name, "status": "ok", "seconds": seconds, "peak_mb": 1.0, "device": "cpu", "profile": "cpu",
+                "metrics": []}
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "report.json").write_text(json.dumps([row("2.1_x.ipynb", 10.0), row("1.1_y.ipynb", 20.0)]))
+    (tmp_path / "b" / "report.json").write_text(json.dumps([row("2.1_x.ipynb", 99.0)]))
+    assert build.main(["--merge", str(tmp_path / "a" / "report.json"), str(tmp_path / "b" / "report.json"),
+                       "--out", str(tmp_path / "m")]) == 0
+    merged = json.loads((tmp_path / "m" / "report.json").read_text())
+    assert [(r["name"], r["seconds"]) for r in merged] == [("1.1_y.ipynb", 20.0), ("2.1_x.ipynb", 99.0)]
+    with pytest.raises(FileNotFoundError, match="report.json written by a build"):
+        build.merge_reports([tmp_path / "missing.json"])
 
 
 def test_budget_table_flags_and_fails_only_past_twice_the_budget(tmp_path):
