@@ -117,11 +117,7 @@ class Discriminator(nn.Module):
         init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.nc or x.shape[2:] != (self.image_size, self.image_size):
-            raise ValueError(
-                f"expected images (B, {self.nc}, {self.image_size}, {self.image_size}), got {tuple(x.shape)}; "
-                "resize them or build the Discriminator with a matching image_size"
-            )
+        check_images(x, self.nc, self.image_size)
         return self.main(x).flatten()  # (B,)
 
 
@@ -139,6 +135,15 @@ class Discriminator32(Discriminator):
         super().__init__(nc, ndf, image_size=32)
 
 
+def check_images(x: torch.Tensor, nc: int, image_size: int) -> None:
+    """A discriminator's input check: (B, nc, image_size, image_size), or a clear error."""
+    if x.dim() != 4 or x.shape[1] != nc or x.shape[2:] != (image_size, image_size):
+        raise ValueError(
+            f"expected images (B, {nc}, {image_size}, {image_size}), got {tuple(x.shape)}; "
+            "resize them or build the Discriminator with a matching image_size"
+        )
+
+
 def sample_noise(
     batch_size: int,
     nz: int = 100,
@@ -154,11 +159,16 @@ def optimizers(
     discriminator: nn.Module,
     lr: float = 2e-4,
     betas: tuple[float, float] = (0.5, 0.999),
+    *,
+    lr_d: float | None = None,
 ) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-    """The DCGAN optimisers: Adam(lr 2e-4, β1 0.5) for each player (paper §4)."""
+    """The DCGAN optimisers: Adam(lr 2e-4, β1 0.5) for each player (paper §4).
+
+    ``lr_d`` gives the discriminator its own rate (default: the same ``lr``).
+    """
     return (
         torch.optim.Adam(generator.parameters(), lr=lr, betas=betas),
-        torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas),
+        torch.optim.Adam(discriminator.parameters(), lr=lr if lr_d is None else lr_d, betas=betas),
     )
 
 

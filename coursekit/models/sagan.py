@@ -28,7 +28,8 @@ import torch
 from torch import nn
 
 from ..nn.attention import SelfAttention
-from .dcgan import _stages
+from . import dcgan
+from .dcgan import _stages, check_images
 
 __all__ = ["Discriminator", "Generator", "attention_layers", "optimizers", "train_gan"]
 
@@ -107,11 +108,7 @@ class Discriminator(nn.Module):
         self.main = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.nc or x.shape[2:] != (self.image_size, self.image_size):
-            raise ValueError(
-                f"expected images (B, {self.nc}, {self.image_size}, {self.image_size}), got {tuple(x.shape)}; "
-                "resize them or build the Discriminator with a matching image_size"
-            )
+        check_images(x, self.nc, self.image_size)
         return self.main(x).flatten()  # (B,)
 
 
@@ -128,10 +125,7 @@ def optimizers(
     betas: tuple[float, float] = (0.0, 0.9),
 ) -> tuple[torch.optim.Adam, torch.optim.Adam]:
     """SAGAN's TTUR optimisers: Adam(β1 0, β2 0.9), lr 1e-4 for G and 4e-4 for D (paper §5)."""
-    return (
-        torch.optim.Adam(generator.parameters(), lr=lr_g, betas=betas),
-        torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas),
-    )
+    return dcgan.optimizers(generator, discriminator, lr=lr_g, betas=betas, lr_d=lr_d)
 
 
 def train_gan(
