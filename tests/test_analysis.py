@@ -259,3 +259,15 @@ def test_one_and_three_dimensional_networks():
     assert receptive_field(net3d, 16).size == (8, 8, 8)
     with pytest.raises(ValueError, match="3-D network"):
         receptive_field(net3d, (1, 1, 1, 16, 16, 16))
+
+
+def test_skeleton_builds_on_meta_and_falls_back_for_constructors_that_compute():
+    from coursekit.analysis import skeleton
+
+    resnet = skeleton("resnet18")
+    assert next(resnet.parameters()).is_meta
+    assert count_params(resnet) == 11_689_512
+    # RegNet computes its stage widths with tensors while it builds: meta cannot, the CPU can
+    regnet = skeleton("regnet_y_400mf")
+    assert not next(regnet.parameters()).is_meta
+    assert abs(count_macs(regnet, 224) / 1e9 / 0.402 - 1) < 0.01  # torchvision lists 0.402 GFLOPS

@@ -1,6 +1,13 @@
 """Analysis of networks: receptive fields (theoretical and effective), parameters and MACs."""
 
-from .complexity import UnsupportedLayerError, count_macs, count_params, example_input, macs_by_module
+from .complexity import (
+    UnsupportedLayerError,
+    count_macs,
+    count_params,
+    example_input,
+    macs_by_module,
+    skeleton,
+)
 from .receptive_field import (
     EffectiveReceptiveField,
     LayerRF,
@@ -24,4 +31,5 @@ __all__ = [
     "macs_by_module",
     "receptive_field",
     "rf_recurrence",
+    "skeleton",
 ]

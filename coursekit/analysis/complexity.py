@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["UnsupportedLayerError", "count_macs", "count_params", "macs_by_module", "example_input"]
+__all__ = ["UnsupportedLayerError", "count_macs", "count_params", "example_input", "macs_by_module", "skeleton"]
 
 
 class UnsupportedLayerError(TypeError):
@@ -224,3 +224,20 @@ def macs_by_module(model: nn.Module, input_size: Any, depth: int = 1) -> dict[st
             continue
         out[".".join(parts[1:])] = sum(ops.values()) // 2 // batch
     return out
+
+
+def skeleton(name: str, **kwargs: Any) -> nn.Module:
+    """A torchvision architecture by name, untrained and without memory (on the "meta" device).
+
+    Counting parameters and MACs needs only shapes. A few constructors compute with tensors while
+    they build (RegNet derives its stage widths with torch ops, which meta tensors cannot answer);
+    those are built on the CPU instead.
+    """
+    import torchvision
+
+    try:
+        with torch.device("meta"):
+            return torchvision.models.get_model(name, weights=None, **kwargs)
+    except NotImplementedError:  # "Cannot copy out of meta tensor": the constructor needs real values
+        return torchvision.models.get_model(name, weights=None, **kwargs)
+
