@@ -196,3 +196,13 @@ def test_classifiers_and_distortion():
     ran = ResidualAttentionNet(5, 1, 8).eval()
     assert ran(x).shape == (4, 5) and len(ran.attention_modules()) == 2
     assert ran.attention_modules()[0].last_mask.shape == (4, 8, 48, 48)
+
+
+def test_residual_attention_ablation_keeps_every_unit_and_drops_only_the_masks():
+    from coursekit.models.attention_nets import ResidualAttentionNet
+
+    full, plain = ResidualAttentionNet(5, 1, 8), ResidualAttentionNet(5, 1, 8, attention=False)
+    assert not plain.attention_modules()
+    units = lambda m: sum(type(u).__name__ == "_PreActUnit" for u in m.modules())  # noqa: E731
+    masks = sum(len(a.down) + len(a.skips) + len(a.up) for a in full.attention_modules())
+    assert units(plain) == units(full) - masks  # before, trunk and after units all stay

@@ -219,8 +219,9 @@ class GlyphClassifier(nn.Module):
 class ResidualAttentionNet(nn.Module):
     """Stem conv → [attention module → stride-2 conv] × stages → pool → linear.
 
-    ``attention=False`` replaces each attention module by its trunk alone (the paper's "naive
-    attention learning" ablation removes the mask; here the mask branch is simply absent).
+    ``attention=False`` keeps every residual unit of each attention module (before, trunk, after)
+    and removes only the mask branch: the same network as ``(1 + M)·T`` with M = 0, the paper's
+    comparison of attention modules against plain residual units of the same depth.
     """
 
     def __init__(
@@ -243,7 +244,8 @@ class ResidualAttentionNet(nn.Module):
             if attention:
                 layers.append(ResidualAttentionModule(c, depth=max(1, stages - s + 1)))
             else:
-                layers.append(nn.Sequential(*ResidualAttentionModule(c, depth=1).trunk))
+                plain = ResidualAttentionModule(c, depth=1)
+                layers.append(nn.Sequential(plain.pre, plain.trunk, plain.post))  # units only, no mask
             layers += [
                 nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False),
                 nn.BatchNorm2d(2 * c),
