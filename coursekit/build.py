@@ -120,7 +120,7 @@ def _fmt_metrics(metrics: list[dict[str, Any]]) -> str:
     return "<br>".join(parts) or "—"
 
 
-def write_report(rows: list[dict[str, Any]], out: Path, profile: str) -> None:
+def write_report(rows: list[dict[str, Any]], out: Path, profile: str, notes: str = "") -> None:
     lines = [
         f"# Results report — profile `{profile}`",
         "",
@@ -140,7 +140,7 @@ def write_report(rows: list[dict[str, Any]], out: Path, profile: str) -> None:
     n_beat = sum(1 for r in rows for m in r["metrics"] if m.get("beats_baseline"))
     n_cmp = sum(1 for r in rows for m in r["metrics"] if "baseline" in m)
     lines.append(f"Metrics that beat their baseline: {n_beat} of {n_cmp}.")
-    md = "\n".join(lines) + "\n"
+    md = "\n".join(lines) + "\n" + (f"\n{notes.strip()}\n" if notes.strip() else "")
     (out / "report.md").write_text(md, encoding="utf-8")
     (out / "report.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
     try:
@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--merge", nargs="+", metavar="REPORT_JSON", default=None,
                         help="combine the rows of several report.json files (a later file wins for the "
                              "same notebook) into one report in --out, in course order; runs nothing")
+    parser.add_argument("--notes", default=None, help="with --merge: a Markdown file appended to the report")
     parser.add_argument("names", nargs="*", help="notebook names or stems (default: all)")
     args = parser.parse_args(argv)
     if args.budgets:
@@ -234,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out) if args.out else ROOT / "build" / args.profile
         out.mkdir(parents=True, exist_ok=True)
         merged = merge_reports([Path(f) for f in args.merge])
-        write_report(merged, out, args.profile)
+        notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
+        write_report(merged, out, args.profile, notes)
         print(f"wrote {out / 'report.md'} ({len(merged)} notebooks)")
         return 0
 

@@ -42,8 +42,11 @@ def test_merge_keeps_one_row_per_notebook_the_last_run_winning(tmp_path):
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "report.json").write_text(json.dumps([row("2.1_x.ipynb", 10.0), row("1.1_y.ipynb", 20.0)]))
     (tmp_path / "b" / "report.json").write_text(json.dumps([row("2.1_x.ipynb", 99.0)]))
+    notes = tmp_path / "notes.md"
+    notes.write_text("## Why 2.1 took longer\n")
     assert build.main(["--merge", str(tmp_path / "a" / "report.json"), str(tmp_path / "b" / "report.json"),
-                       "--out", str(tmp_path / "m")]) == 0
+                       "--out", str(tmp_path / "m"), "--notes", str(notes)]) == 0
+    assert (tmp_path / "m" / "report.md").read_text().rstrip().endswith("## Why 2.1 took longer")
     merged = json.loads((tmp_path / "m" / "report.json").read_text())
     assert [(r["name"], r["seconds"]) for r in merged] == [("1.1_y.ipynb", 20.0), ("2.1_x.ipynb", 99.0)]
     with pytest.raises(FileNotFoundError, match="report.json written by a build"):
