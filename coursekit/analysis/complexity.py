@@ -240,4 +240,3 @@ def skeleton(name: str, **kwargs: Any) -> nn.Module:
             return torchvision.models.get_model(name, weights=None, **kwargs)
     except NotImplementedError:  # "Cannot copy out of meta tensor": the constructor needs real values
         return torchvision.models.get_model(name, weights=None, **kwargs)
-

@@ -29,7 +29,6 @@ from torch import nn
 
 from ..nn.attention import SelfAttention
 from . import dcgan
-from .dcgan import _stages, check_images
 
 __all__ = ["Discriminator", "Generator", "attention_layers", "optimizers", "train_gan"]
 
@@ -57,7 +56,7 @@ class Generator(nn.Module):
     ) -> None:
         super().__init__()
         self.nz, self.nc, self.image_size = nz, nc, image_size
-        n = _stages(image_size)
+        n = dcgan._stages(image_size)
         ch = ngf * 2 ** (n - 1)
         layers: list[nn.Module] = [
             _sn(nn.ConvTranspose2d(nz, ch, 4, 1, 0)),
@@ -96,7 +95,7 @@ class Discriminator(nn.Module):
     ) -> None:
         super().__init__()
         self.nc, self.image_size = nc, image_size
-        n = _stages(image_size)
+        n = dcgan._stages(image_size)
         layers: list[nn.Module] = [_sn(nn.Conv2d(nc, ndf, 4, 2, 1)), nn.LeakyReLU(0.1)]  # (B, ndf, S/2, S/2)
         if attention:
             layers.append(SelfAttention(ndf, heads=heads, subsample=True, spectral_norm=True))
@@ -108,7 +107,7 @@ class Discriminator(nn.Module):
         self.main = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, self.nc, self.image_size)
+        dcgan.check_images(x, self.nc, self.image_size)
         return self.main(x).flatten()  # (B,)
 
 
