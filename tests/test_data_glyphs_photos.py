@@ -59,6 +59,13 @@ def test_photos_split_by_source_image():
         photos.patches(4, 32, split="train", sources=["coffee"])
 
 
+def test_camera_only_photos():
+    cam = photos.names("train", camera_only=True)
+    assert set(cam) < set(photos.names("train")) and "page" not in cam and "hubble_deep_field" not in cam
+    assert set(photos.names("test", camera_only=True)) == set(photos.names("test"))  # the test photos are all camera photos
+    assert photos.patches(3, 16, split="train", sources=cam, seed=0).shape == (3, 3, 16, 16)
+
+
 def test_patches_never_come_from_test_photos_in_training(monkeypatch):
     used = []
     original = photos.load

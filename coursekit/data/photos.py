@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["GRAY", "SPLIT", "load", "names", "patches"]
+__all__ = ["CAMERA", "GRAY", "SPLIT", "load", "names", "patches"]
 
 _SKIMAGE_COLOR = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry"]
 _SKIMAGE_GRAY = ["camera", "brick", "grass", "gravel", "coins", "moon", "clock", "cell", "page", "text"]
@@ -23,6 +23,11 @@ _SKLEARN = ["china", "flower"]
 _MATPLOTLIB = ["grace_hopper"]
 
 GRAY = frozenset(_SKIMAGE_GRAY)  # photos that are grey scale at the source
+# everyday scenes taken with an ordinary camera; the others are microscopy (cell,
+# immunohistochemistry), astronomy (hubble_deep_field, moon) and scanned pages (page, text),
+# whose tones follow other rules (mostly black sky, near-binary ink on paper)
+CAMERA = frozenset(["astronaut", "coffee", "chelsea", "rocket", "camera", "brick", "grass", "gravel", "coins", "clock",
+                    "china", "flower", "grace_hopper"])
 
 SPLIT: dict[str, list[str]] = {
     "test": ["coffee", "flower", "grass", "coins", "clock"],
@@ -31,13 +36,16 @@ SPLIT: dict[str, list[str]] = {
 }
 
 
-def names(split: str | None = None) -> list[str]:
-    """All photo names, or those of one split (``"train"`` or ``"test"``)."""
+def names(split: str | None = None, camera_only: bool = False) -> list[str]:
+    """All photo names, or those of one split (``"train"`` or ``"test"``); ``camera_only`` keeps
+    the everyday camera photos (:data:`CAMERA`)."""
     if split is None:
-        return SPLIT["train"] + SPLIT["test"]
-    if split not in SPLIT:
+        out = SPLIT["train"] + SPLIT["test"]
+    elif split not in SPLIT:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    return list(SPLIT[split])
+    else:
+        out = list(SPLIT[split])
+    return [n for n in out if n in CAMERA] if camera_only else out
 
 
 @functools.lru_cache(maxsize=32)
