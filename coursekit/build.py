@@ -25,7 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
-__all__ = ["execute_notebook", "main"]
+__all__ = ["cell_seconds", "execute_notebook", "main"]
 
 
 _PROBE = "__COURSEKIT_RESOURCES__"
@@ -97,6 +97,24 @@ def execute_notebook(
         if record_file.exists():
             metrics = [json.loads(line) for line in record_file.read_text().splitlines() if line.strip()]
     return nb, seconds, metrics
+
+
+def cell_seconds(nb: Any) -> list[tuple[int, float]]:
+    """``(cell index, seconds)`` for each executed code cell, from nbclient's timing metadata.
+
+    The notebook's wall time minus their sum is the kernel's start and shutdown.
+    """
+    from datetime import datetime
+
+    out = []
+    for i, cell in enumerate(nb.cells):
+        timing = cell.get("metadata", {}).get("execution", {})
+        start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+        if cell.get("cell_type") == "code" and start and end:
+            seconds = (datetime.fromisoformat(end.replace("Z", "+00:00"))
+                       - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+            out.append((i, seconds))
+    return out
 
 
 def _device_name() -> str:

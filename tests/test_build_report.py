@@ -82,3 +82,15 @@ def test_execute_notebook_records_metrics_and_resources(tmp_path):
                         "baseline_name": "baseline", "beats_baseline": True}]
     assert executed.metadata["coursekit"]["peak_rss_mb"] > 10 and len(executed.cells) == 3  # probe removed
     assert "profile 'smoke'" in "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+    cells = build.cell_seconds(executed)
+    assert [i for i, _ in cells] == [0, 1, 2] and all(0 <= t < seconds for _, t in cells)  # papermill adds cell 1
+
+
+def test_cell_seconds_reads_nbclient_timing_and_skips_unexecuted_cells():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x"), nbformat.v4.new_code_cell("a"),
+                                         nbformat.v4.new_code_cell("b")])
+    nb.cells[1].metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:01.000Z",
+                                         "shell.execute_reply": "2026-01-01T00:00:03.500Z"}
+    assert build.cell_seconds(nb) == [(1, 2.5)]

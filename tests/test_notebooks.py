@@ -2,16 +2,19 @@
 
 Parameters are injected as papermill does and the notebook runs under nbclient (a failing cell
 or magic fails it). Execution times land in build/notebook-times.md, with notebooks over the
-smoke budget flagged; a notebook fails only past twice the budget (CI machines are noisy).
+smoke budget flagged. A notebook fails only past twice the budget, and only if a second run is
+over it too: a shared CI machine can stall one run (a 135 s run of a 13 s notebook was seen once),
+and the message then shows where each run spent its time.
 """
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 
-from coursekit.build import execute_notebook
+from coursekit.build import cell_seconds, execute_notebook
 from coursekit.runtime import PROFILES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,23 +50,50 @@ def _errors(nb):
                 yield cell, out
 
 
-@pytest.mark.timeout(300)  # a hang fails this notebook alone
+RUNS: dict[str, list[str]] = {}  # notebook path → one line per run: wall time and slowest cells
+
+
+def _execute_within_budget(path: Path, **kwargs):
+    """Execute ``path`` in the smoke profile; run it once more if the first run is over twice the
+    budget. Returns the last run's notebook and wall time."""
+    RUNS[path.name] = []
+    for _ in range(2):
+        nb, seconds, _ = execute_notebook(path, "smoke", timeout=int(4 * BUDGET), **kwargs)
+        cells = cell_seconds(nb)
+        slowest = ", ".join(f"{t:.1f} s in `{nb.cells[i].source.splitlines()[0][:50]}`"
+                            for i, t in sorted(cells, key=lambda c: -c[1])[:3] if nb.cells[i].source.strip())
+        RUNS[path.name].append(f"{seconds:.0f} s (kernel start and stop {seconds - sum(t for _, t in cells):.1f} s; "
+                               f"slowest {slowest})")
+        if seconds <= 2 * BUDGET:
+            break
+    if len(RUNS[path.name]) == 2 and seconds <= 2 * BUDGET:
+        warnings.warn(f"{path.parent.name}/{path.name}: the first run was over twice the budget, the second was not: "
+                      + "; ".join(RUNS[path.name]), stacklevel=2)
+    return nb, seconds
+
+
+def _over_budget(name: str) -> str:
+    return (f"{name} is over twice the smoke budget of {BUDGET:.0f} s, in both runs: "
+            + "; ".join(RUNS[name]))
+
+
+@pytest.mark.timeout(600)  # a hang fails this notebook alone
 @pytest.mark.parametrize("name", NAMES)
 def test_solution_notebook_runs(name):
-    nb, seconds, _ = execute_notebook(ROOT / "solutions" / name, "smoke", timeout=int(4 * BUDGET))
+    nb, seconds = _execute_within_budget(ROOT / "solutions" / name)
     TIMES[(name, "solution")] = seconds
     assert not list(_errors(nb))
-    assert seconds <= 2 * BUDGET, f"{name} took {seconds:.0f} s in the smoke profile (budget {BUDGET:.0f} s)"
+    assert seconds <= 2 * BUDGET, _over_budget(name)
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", NAMES)
 def test_student_notebook_runs_except_unfinished_exercises(name):
-    nb, seconds, _ = execute_notebook(ROOT / "notebooks" / name, "smoke", allow_errors=True, timeout=int(4 * BUDGET))
+    nb, seconds = _execute_within_budget(ROOT / "notebooks" / name, allow_errors=True)
     TIMES[(name, "student")] = seconds
     for cell, err in _errors(nb):
         source = "".join(cell.source)
         assert err["ename"] == "NotImplementedError" and "exercise" in cell.metadata.get("tags", []), (
             f"{name}: a cell raised {err['ename']}: {err['evalue']}\n--- cell ---\n{source[:600]}"
         )
-    assert seconds <= 2 * BUDGET, f"{name} took {seconds:.0f} s in the smoke profile (budget {BUDGET:.0f} s)"
+    assert seconds <= 2 * BUDGET, _over_budget(name)
