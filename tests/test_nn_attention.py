@@ -104,9 +104,10 @@ def test_parameter_counts_reference_configuration():
     # SE block in SE-ResNet-50 stage 4 (C = 2048, r = 16): 2·C²/r weights (+ biases).
     se = SqueezeExcitation(2048, 16)
     assert sum(p.numel() for p in se.parameters()) == 2 * 2048 * 128 + 128 + 2048
-    # SAGAN attention with C = 256: f, g, h at C/8 and v back to C, plus γ.
+    # SAGAN attention with C = 256: f, g, h at C/8 and v back to C, no biases, plus γ.
     sa = SelfAttention(256)
-    assert sum(p.numel() for p in sa.parameters()) == 3 * (256 * 32 + 32) + (32 * 256 + 256) + 1
+    assert sum(p.numel() for p in sa.parameters()) == 3 * 256 * 32 + 32 * 256 + 1
+    assert all(m.bias is None for m in (sa.query, sa.key, sa.value, sa.out))
 
 
 def test_squeeze_excitation_gate_and_identity_option():

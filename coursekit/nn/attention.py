@@ -218,10 +218,12 @@ class SelfAttention(_PositionAttention2d):
                 f"query/key ({qk}) and value ({vc}) channels must be divisible by heads ({heads})"
             )
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
-        self.query = sn(nn.Conv2d(channels, qk, 1))  # f
-        self.key = sn(nn.Conv2d(channels, qk, 1))  # g
-        self.value = sn(nn.Conv2d(channels, vc, 1))  # h
-        self.out = sn(nn.Conv2d(vc, channels, 1))  # v
+        # W_f, W_g, W_h, W_v are plain matrices in the paper (Eq. 1-2): no biases, as in the
+        # authors' sn_conv1x1 and BigGAN's attention
+        self.query = sn(nn.Conv2d(channels, qk, 1, bias=False))  # f
+        self.key = sn(nn.Conv2d(channels, qk, 1, bias=False))  # g
+        self.value = sn(nn.Conv2d(channels, vc, 1, bias=False))  # h
+        self.out = sn(nn.Conv2d(vc, channels, 1, bias=False))  # v
         self.gamma = nn.Parameter(torch.zeros(1))  # "γ is initialised as 0"
 
     def forward(self, x: torch.Tensor, return_attention: bool = False):
