@@ -89,9 +89,8 @@ def render_probe(
     attention map ``amap`` (h', w') upsampled over the image with its strongest key marked."""
     import io
 
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # a bare Figure draws with Agg by itself; never switch pyplot's backend here (that would
+    # stop every later plt.show() in the notebook from displaying)
     from matplotlib.figure import Figure
 
     img = image.detach().float().cpu().clamp(0, 1)

@@ -179,9 +179,8 @@ def _background(size: int) -> np.ndarray:
 
 def render_png(result: Probe, x: int | None = None, y: int | None = None, dpi: int = 80) -> bytes:
     """The picture: the photo, the effective field as a heat map, the theoretical box."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # a bare Figure draws with Agg by itself; never switch pyplot's backend here (that would
+    # stop every later plt.show() in the notebook from displaying)
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
