@@ -1,7 +1,7 @@
 """Every solution and every student notebook executes end to end in the smoke profile.
 
 Parameters are injected as papermill does and the notebook runs under nbclient (a failing cell
-or magic fails it). Execution times land in build/notebook-times.md, with notebooks over the
+or magic fails it); every solution cell that calls ``plt.show()`` must display a figure. Execution times land in build/notebook-times.md, with notebooks over the
 smoke budget flagged. A notebook fails only past twice the budget, and only if a second run is
 over it too: a shared CI machine can stall one run (a 135 s run of a 13 s notebook was seen once),
 and the message then shows where each run spent its time.
@@ -50,6 +50,15 @@ def _errors(nb):
                 yield cell, out
 
 
+def _figure_cells(nb):
+    """Code cells that call ``plt.show()`` at the top level (not inside a function a widget calls)."""
+    return [c for c in nb.cells if c.cell_type == "code" and "\nplt.show()" in "\n" + c.source]
+
+
+def _has_image(cell) -> bool:
+    return any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
+
+
 RUNS: dict[str, list[str]] = {}  # notebook path → one line per run: wall time and slowest cells
 
 
@@ -83,6 +92,8 @@ def test_solution_notebook_runs(name):
     nb, seconds = _execute_within_budget(ROOT / "solutions" / name)
     TIMES[(name, "solution")] = seconds
     assert not list(_errors(nb))
+    blank = [c.source.splitlines()[0] for c in _figure_cells(nb) if not _has_image(c)]
+    assert not blank, f"{name}: these cells call plt.show() but displayed no figure: {blank}"
     assert seconds <= 2 * BUDGET, _over_budget(name)
 
 
