@@ -1,8 +1,9 @@
 """Every solution and every student notebook executes end to end in the smoke profile.
 
 Parameters are injected as papermill does and the notebook runs under nbclient (a failing cell
-or magic fails it); every solution cell that calls ``plt.show()`` must display a figure. Execution times land in build/notebook-times.md, with notebooks over the
-smoke budget flagged. A notebook fails only past twice the budget, and only if a second run is
+or magic fails it); every solution cell that calls ``plt.show()`` must display a figure.
+Execution times land in build/notebook-times.md, with notebooks over the smoke budget flagged. A
+notebook fails only past twice the budget, and only if a second run is
 over it too: a shared CI machine can stall one run (a 135 s run of a 13 s notebook was seen once),
 and the message then shows where each run spent its time.
 """
