@@ -25,7 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
-__all__ = ["cell_seconds", "execute_notebook", "main"]
+__all__ = ["cell_seconds", "execute_notebook", "main", "time_breakdown"]
 
 
 _PROBE = "__COURSEKIT_RESOURCES__"
@@ -75,14 +75,14 @@ def execute_notebook(
                 nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
                 resources={"metadata": {"path": str(path.parent)}},
             )
-            t0 = time.perf_counter()
+            t0, started = time.perf_counter(), time.time()
             try:
                 client.execute()
             except Exception as e:
                 nb.cells.pop()  # the probe cell
                 e.nb = nb  # type: ignore[attr-defined]  # the partly executed notebook, for the report
                 raise
-            seconds = time.perf_counter() - t0
+            seconds, finished = time.perf_counter() - t0, time.time()
         finally:
             for k, v in old.items():
                 if v is None:
@@ -93,10 +93,37 @@ def execute_notebook(
         text = "".join(o.get("text", "") for o in probe.get("outputs", []) if o.get("output_type") == "stream")
         resources = json.loads(text.split(_PROBE, 1)[1]) if _PROBE in text else {}
         nb.metadata["coursekit"] = {"profile": profile, "seconds": round(seconds, 2), **resources}
+        nb.metadata["coursekit"]["wall_clock"] = [round(started, 3), round(finished, 3)]  # Unix times, see time_breakdown
         metrics = []
         if record_file.exists():
             metrics = [json.loads(line) for line in record_file.read_text().splitlines() if line.strip()]
     return nb, seconds, metrics
+
+
+def _stamp(timing: dict[str, str], key: str) -> float | None:
+    from datetime import datetime
+
+    value = timing.get(key)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
+
+
+def time_breakdown(nb: Any) -> dict[str, Any]:
+    """Where an executed notebook's wall time went: kernel start (until the first cell is taken),
+    the cells, the waits between cells (the longest one and the cell after it), kernel stop."""
+    started, finished = nb.metadata.get("coursekit", {}).get("wall_clock", [None, None])
+    spans = []
+    for i, cell in enumerate(nb.cells):
+        timing = cell.get("metadata", {}).get("execution", {})
+        busy, end = _stamp(timing, "iopub.status.busy"), _stamp(timing, "iopub.status.idle")
+        if cell.get("cell_type") == "code" and busy and end:
+            spans.append((i, busy, end))
+    if started is None or not spans:
+        return {}
+    gaps = [(b - prev_end, i) for (_, _, prev_end), (i, b, _) in zip(spans, spans[1:])]
+    longest = max(gaps, default=(0.0, None))
+    return {"start": spans[0][1] - started, "cells": sum(e - b for _, b, e in spans),
+            "between": sum(g for g, _ in gaps), "longest_wait": longest[0], "longest_wait_before": longest[1],
+            "stop": finished - spans[-1][2]}
 
 
 def cell_seconds(nb: Any) -> list[tuple[int, float]]:

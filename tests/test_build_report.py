@@ -82,6 +82,10 @@ def test_execute_notebook_records_metrics_and_resources(tmp_path):
                         "baseline_name": "baseline", "beats_baseline": True}]
     assert executed.metadata["coursekit"]["peak_rss_mb"] > 10 and len(executed.cells) == 3  # probe removed
     assert "profile 'smoke'" in "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+    parts = build.time_breakdown(executed)
+    assert set(parts) == {"start", "cells", "between", "longest_wait", "longest_wait_before", "stop"}
+    assert abs(parts["start"] + parts["cells"] + parts["between"] + parts["stop"] - seconds) < 0.5
+    assert all(parts[k] >= -0.05 for k in ("start", "cells", "between", "stop"))  # clocks agree to ms
     cells = build.cell_seconds(executed)
     assert [i for i, _ in cells] == [0, 1, 2] and all(0 <= t < seconds for _, t in cells)  # papermill adds cell 1
 
