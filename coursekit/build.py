@@ -127,20 +127,13 @@ def time_breakdown(nb: Any) -> dict[str, Any]:
 
 
 def cell_seconds(nb: Any) -> list[tuple[int, float]]:
-    """``(cell index, seconds)`` for each executed code cell, from nbclient's timing metadata.
-
-    The notebook's wall time minus their sum is the kernel's start and shutdown.
-    """
-    from datetime import datetime
-
+    """``(cell index, seconds)`` for each executed code cell, from nbclient's timing metadata."""
     out = []
     for i, cell in enumerate(nb.cells):
         timing = cell.get("metadata", {}).get("execution", {})
-        start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+        start, end = _stamp(timing, "iopub.execute_input"), _stamp(timing, "shell.execute_reply")
         if cell.get("cell_type") == "code" and start and end:
-            seconds = (datetime.fromisoformat(end.replace("Z", "+00:00"))
-                       - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
-            out.append((i, seconds))
+            out.append((i, end - start))
     return out
 
 

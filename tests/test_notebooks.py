@@ -3,9 +3,9 @@
 Parameters are injected as papermill does and the notebook runs under nbclient (a failing cell
 or magic fails it); every solution cell that calls ``plt.show()`` must display a figure.
 Execution times land in build/notebook-times.md, with notebooks over the smoke budget flagged. A
-notebook fails only past twice the budget, and only if a second run is
-over it too: a shared CI machine can stall one run (a 135 s run of a 13 s notebook was seen once),
-and the message then shows where each run spent its time.
+notebook fails only past twice the budget, and only if a second run is over it too: a shared CI
+machine can stall one run (a 135 s run of a 13 s notebook was seen once), and the message then
+shows where each run spent its time.
 """
 
 import json
@@ -64,53 +64,47 @@ def _first_line(nb, i) -> str:
     return nb.cells[i].source.strip().splitlines()[0][:50] if i is not None and nb.cells[i].source.strip() else "?"
 
 
-RUNS: dict[str, list[str]] = {}  # notebook path → one line per run: wall time and slowest cells
-
-
 def _execute_within_budget(path: Path, **kwargs):
     """Execute ``path`` in the smoke profile; run it once more if the first run is over twice the
-    budget. Returns the last run's notebook and wall time."""
-    RUNS[path.name] = []
+    budget. Returns the last run's notebook, its wall time, and where each run's time went."""
+    runs = []
     for _ in range(2):
         nb, seconds, _ = execute_notebook(path, "smoke", timeout=int(4 * BUDGET), **kwargs)
         cells, parts = cell_seconds(nb), time_breakdown(nb)
         slowest = ", ".join(f"{t:.1f} s in `{_first_line(nb, i)}`" for i, t in sorted(cells, key=lambda c: -c[1])[:3])
-        RUNS[path.name].append(
+        runs.append(
             f"{seconds:.0f} s (kernel start {parts['start']:.1f} s, cells {parts['cells']:.1f} s, between cells "
             f"{parts['between']:.1f} s of which {parts['longest_wait']:.1f} s before `{_first_line(nb, parts['longest_wait_before'])}`, "
             f"kernel stop {parts['stop']:.1f} s; slowest cells {slowest})")
         if seconds <= 2 * BUDGET:
             break
-    if len(RUNS[path.name]) == 2 and seconds <= 2 * BUDGET:
+    where = "; ".join(runs)
+    if len(runs) == 2 and seconds <= 2 * BUDGET:
         warnings.warn(f"{path.parent.name}/{path.name}: the first run was over twice the budget, the second was not: "
-                      + "; ".join(RUNS[path.name]), stacklevel=2)
-    return nb, seconds
-
-
-def _over_budget(name: str) -> str:
-    return (f"{name} is over twice the smoke budget of {BUDGET:.0f} s, in both runs: "
-            + "; ".join(RUNS[name]))
+                      + where, stacklevel=2)
+    over = f"{path.name} is over twice the smoke budget of {BUDGET:.0f} s, in both runs: {where}"
+    return nb, seconds, over
 
 
 @pytest.mark.timeout(600)  # a hang fails this notebook alone
 @pytest.mark.parametrize("name", NAMES)
 def test_solution_notebook_runs(name):
-    nb, seconds = _execute_within_budget(ROOT / "solutions" / name)
+    nb, seconds, over = _execute_within_budget(ROOT / "solutions" / name)
     TIMES[(name, "solution")] = seconds
     assert not list(_errors(nb))
     blank = [c.source.splitlines()[0] for c in _figure_cells(nb) if not _has_image(c)]
     assert not blank, f"{name}: these cells call plt.show() but displayed no figure: {blank}"
-    assert seconds <= 2 * BUDGET, _over_budget(name)
+    assert seconds <= 2 * BUDGET, over
 
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", NAMES)
 def test_student_notebook_runs_except_unfinished_exercises(name):
-    nb, seconds = _execute_within_budget(ROOT / "notebooks" / name, allow_errors=True)
+    nb, seconds, over = _execute_within_budget(ROOT / "notebooks" / name, allow_errors=True)
     TIMES[(name, "student")] = seconds
     for cell, err in _errors(nb):
         source = "".join(cell.source)
         assert err["ename"] == "NotImplementedError" and "exercise" in cell.metadata.get("tags", []), (
             f"{name}: a cell raised {err['ename']}: {err['evalue']}\n--- cell ---\n{source[:600]}"
         )
-    assert seconds <= 2 * BUDGET, _over_budget(name)
+    assert seconds <= 2 * BUDGET, over

@@ -44,6 +44,7 @@ from torch import nn
 
 __all__ = [
     "FILTERS",
+    "GAMMA_FLOOR",
     "ExposureNet",
     "apply_filters",
     "auto_enhance",
@@ -99,10 +100,13 @@ def exposure(img: torch.Tensor, ev: torch.Tensor | float) -> torch.Tensor:
     return img * torch.exp2(_per_image(ev, img))
 
 
+GAMMA_FLOOR = 0.001  # the gamma filter floors its input here (x^γ has no finite slope at 0); darker pixels are lost
+
+
 def gamma(img: torch.Tensor, g: torch.Tensor | float) -> torch.Tensor:
     """``max(x, 0.001)^γ`` — γ (B,) in [1/3, 3]."""
     _check_rgb(img)
-    return img.clamp_min(0.001) ** _per_image(g, img)
+    return img.clamp_min(GAMMA_FLOOR) ** _per_image(g, img)
 
 
 def white_balance(img: torch.Tensor, log_ratios: torch.Tensor) -> torch.Tensor:
