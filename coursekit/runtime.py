@@ -49,6 +49,10 @@ class Profile:
     image_size: int  # default side of generated images
     width: float  # model width multiplier (1.0 = the paper's reference configuration)
     description: str = ""
+    # When set, every training loop (`train.loop`, hence `fit` and the GAN loops) stops after this
+    # many steps and ignores its wall-clock budget: smoke runs repeat exactly, whatever the machine's
+    # load. `COURSEKIT_STEP_CAP` sets it for any profile (the gpu dry run: gpu sizes, a few steps).
+    step_cap: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def pick(self, **by_profile: Any) -> Any:
@@ -82,6 +86,7 @@ PROFILES: dict[str, Profile] = {
         image_size=32,
         width=0.25,
         description="CI: every code path runs, tiny sizes, no quality claim",
+        step_cap=8,
     ),
     "cpu": Profile(
         name="cpu",
@@ -159,6 +164,11 @@ def profile(name: str | None = None) -> Profile:
             f"unknown profile {chosen!r}; valid profiles are {', '.join(PROFILES)} "
             "(set COURSEKIT_PROFILE or the notebook's PROFILE parameter)"
         )
+    cap = os.environ.get("COURSEKIT_STEP_CAP", "").strip()
+    if cap:
+        if not cap.isdigit() or int(cap) < 1:
+            raise ValueError(f"COURSEKIT_STEP_CAP must be a positive whole number of steps, got {cap!r}")
+        return replace(PROFILES[key], step_cap=int(cap))
     return PROFILES[key]
 
 

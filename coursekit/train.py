@@ -30,6 +30,7 @@ from .runtime import active_profile
 from .runtime import device as default_device
 
 __all__ = [
+    "Budget",
     "CheckpointError",
     "History",
     "autocast",
@@ -142,6 +143,32 @@ def _batches(data: Iterable[Any], epochs: int | None) -> Iterator[tuple[int, Any
         epoch += 1
 
 
+class Budget:
+    """How much of a training budget is spent: a schedule's clock (learning-rate decay, ProGAN's growth).
+
+    ``Budget(max_steps=700, max_seconds=220).fraction(step)`` is the larger of ``step / max_steps``
+    and the elapsed share of ``max_seconds``, at most 1. Under a profile with a ``step_cap`` (smoke)
+    it counts steps only, exactly as :func:`loop` does, so a schedule repeats run after run.
+    """
+
+    def __init__(self, max_steps: int | None = None, max_seconds: float | None = None) -> None:
+        cap = active_profile().step_cap
+        if cap is not None:
+            max_steps, max_seconds = (cap if max_steps is None else min(max_steps, cap)), None
+        if not max_steps and not max_seconds:
+            raise ValueError("give max_steps or max_seconds (or both) for the budget")
+        self.max_steps, self.max_seconds = max_steps, max_seconds
+        self.t0 = time.perf_counter()
+
+    def fraction(self, step: int) -> float:
+        parts = []
+        if self.max_steps:
+            parts.append(step / self.max_steps)
+        if self.max_seconds and math.isfinite(self.max_seconds):
+            parts.append((time.perf_counter() - self.t0) / self.max_seconds)
+        return min(1.0, max(parts, default=0.0))
+
+
 def loop(
     step_fn: Callable[[int, Any], dict[str, float] | float | None],
     data: Iterable[Any] | None = None,
@@ -160,10 +187,17 @@ def loop(
     ``step_fn`` returns a dict of floats (logged into the history), a float (logged as ``loss``)
     or None. Without ``data`` the batch passed is ``None`` (e.g. a GAN step that samples noise).
     ``max_seconds`` defaults to the active profile's ``train_seconds``; pass ``math.inf`` to
-    train only by steps or epochs.
+    train only by steps or epochs. A profile with a ``step_cap`` (smoke) overrides both: the loop
+    runs at most that many steps and never looks at the clock, so its result does not depend on
+    how busy the machine is.
     """
+    prof = active_profile()
+    if prof.step_cap is not None:  # smoke (and dry runs): a fixed number of steps, never the clock
+        cap = start_step + prof.step_cap
+        max_steps = cap if max_steps is None else min(max_steps, cap)
+        max_seconds = math.inf
     if max_seconds is None:
-        max_seconds = active_profile().train_seconds
+        max_seconds = prof.train_seconds
     if max_steps is None and epochs is None and not math.isfinite(max_seconds):
         raise ValueError("give at least one of max_steps, epochs or a finite max_seconds")
     history = history if history is not None else History()

@@ -19,6 +19,7 @@ printed line and returns a :class:`CheckResult` (truthy when passed).
 from __future__ import annotations
 
 import functools
+import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +35,24 @@ __all__ = [
     "expect_close",
     "expect_equal",
     "expect_shape",
+    "results",
 ]
+
+# Every check run in this interpreter, in order: the notebook tests read it after a solution
+# notebook has run, and fail when a solution's own answer does not pass its check.
+_RESULTS: list[CheckResult] = []
+
+
+def _execution_count() -> int | None:
+    """The IPython cell being run (its ``In [n]``), or None outside IPython."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "execution_count", None)
+
+
+def results() -> list[CheckResult]:
+    """The results of every check run so far in this kernel (oldest first)."""
+    return list(_RESULTS)
 
 
 class Mismatch(Exception):
@@ -52,6 +70,7 @@ class CheckResult:
     status: str  # "passed", "not done", "failed", "error"
     message: str
     hint: str = ""
+    execution_count: int | None = None  # the notebook cell that ran the check, when run in IPython
 
     @property
     def passed(self) -> bool:
@@ -98,6 +117,8 @@ def exercise(name: str) -> Callable[[Callable[..., None]], Callable[..., CheckRe
                     name, "error", f"your code raised {type(e).__name__}: {e}{where}",
                     "run your function on a small input in a new cell and look at the shapes.",
                 )
+            result.execution_count = _execution_count()
+            _RESULTS.append(result)
             if not quiet:
                 print(result)
             return result
