@@ -1,10 +1,12 @@
 # The course's two commands (see README):
 #   make lab    set everything up if needed, then open the course in JupyterLab
 #   make test   set everything up if needed, then run every test (CI runs exactly this)
+#   make test-full   the same, plus every student notebook executed from the top (slower)
 # For instructors:
 #   make solutions PROFILE=cpu   execute every solution notebook, write build/ (notebooks, HTML)
 #   make notebooks               regenerate the student notebooks from solutions/
 #   make record                  re-record the committed '# NBVAL_CHECK_OUTPUT' outputs
+#   make nbval                   nbval's fresh-output check of those cells (executes every solution)
 #   make bench                   training-step benchmarks against the reference implementations
 #   make budgets                 each notebook's time against its profile budget
 
@@ -14,7 +16,7 @@ PY     := $(VENV)/bin/python
 PROFILE ?= cpu
 PYTEST_ARGS ?=
 
-.PHONY: lab test setup browser-deps solutions notebooks record bench budgets lint clean
+.PHONY: lab test test-full nbval setup browser-deps solutions notebooks record bench budgets lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,13 +41,24 @@ browser-deps:
 	  || echo "could not install chromium: the browser tests will be skipped"; \
 	else echo "chromium not found and cannot be installed here: the browser tests will be skipped"; fi
 
-# stdin from /dev/null: CI runs with no standard input, and IPython cannot even be imported
-# under pytest's capture when there is none
+# The gate: lint, generated notebooks in sync, unit tests and every solution notebook executed
+# once (tests/notebook_gate.py), two at a time. stdin from /dev/null: CI runs with no standard
+# input, and IPython cannot even be imported under pytest's capture when there is none.
+PYTEST := COURSEKIT_PROFILE=smoke COURSEKIT_DEVICE=cpu $(PY) -m pytest -p no:nbval -n 2 --dist loadgroup
 test: setup browser-deps
 	$(PY) -m ruff check coursekit tests solutions benchmarks
 	$(PY) -m coursekit.authoring check
-	COURSEKIT_PROFILE=smoke COURSEKIT_DEVICE=cpu $(PY) -m pytest tests solutions --nbval-lax \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg --durations=15 $(PYTEST_ARGS) < /dev/null
+	$(PYTEST) tests -m "not full" --durations=15 $(PYTEST_ARGS) < /dev/null
+
+# Slower and complete: the gate plus every student notebook executed from the top.
+test-full: setup browser-deps
+	$(PYTEST) tests --durations=15 $(PYTEST_ARGS) < /dev/null
+
+# Instructors: nbval over the solution notebooks, a fresh execution of each compared with the
+# committed '# NBVAL_CHECK_OUTPUT' outputs (the gate does the same comparison inside its one run).
+nbval: setup
+	COURSEKIT_PROFILE=smoke COURSEKIT_DEVICE=cpu COURSEKIT_OFFLINE=1 $(PY) -m pytest -p no:xdist solutions \
+	  --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS) < /dev/null
 
 solutions: setup
 	$(PY) -m coursekit.build --profile $(PROFILE)

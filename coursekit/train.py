@@ -148,12 +148,13 @@ class Budget:
 
     ``Budget(max_steps=700, max_seconds=220).fraction(step)`` is the larger of ``step / max_steps``
     and the elapsed share of ``max_seconds``, at most 1. Under a profile with a ``step_cap`` (smoke)
-    it counts steps only, exactly as :func:`loop` does, so a schedule repeats run after run.
+    a clock budget becomes that many steps, exactly as in :func:`loop`, so a schedule repeats run
+    after run.
     """
 
     def __init__(self, max_steps: int | None = None, max_seconds: float | None = None) -> None:
         cap = active_profile().step_cap
-        if cap is not None:
+        if cap is not None and max_seconds is not None and math.isfinite(max_seconds):
             max_steps, max_seconds = (cap if max_steps is None else min(max_steps, cap)), None
         if not max_steps and not max_seconds:
             raise ValueError("give max_steps or max_seconds (or both) for the budget")
@@ -187,12 +188,14 @@ def loop(
     ``step_fn`` returns a dict of floats (logged into the history), a float (logged as ``loss``)
     or None. Without ``data`` the batch passed is ``None`` (e.g. a GAN step that samples noise).
     ``max_seconds`` defaults to the active profile's ``train_seconds``; pass ``math.inf`` to
-    train only by steps or epochs. A profile with a ``step_cap`` (smoke) overrides both: the loop
-    runs at most that many steps and never looks at the clock, so its result does not depend on
-    how busy the machine is.
+    train only by steps or epochs. Under a profile with a ``step_cap`` (smoke) a run bounded by the
+    clock runs at most that many steps instead and never looks at the clock, so its result does not
+    depend on how busy the machine is; a run bounded by steps alone keeps its ``max_steps``.
     """
     prof = active_profile()
-    if prof.step_cap is not None:  # smoke (and dry runs): a fixed number of steps, never the clock
+    if prof.step_cap is not None and (max_seconds is None or math.isfinite(max_seconds)):
+        # smoke (and dry runs): a run bounded by the clock gets a fixed number of steps instead;
+        # a run the caller bounded by steps alone (max_seconds=math.inf) keeps its steps
         cap = start_step + prof.step_cap
         max_steps = cap if max_steps is None else min(max_steps, cap)
         max_seconds = math.inf

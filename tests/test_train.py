@@ -39,7 +39,20 @@ def test_fit_logs_extra_metrics_and_checks_the_dict():
         train.fit(nn.Linear(3, 1), _data(), lambda m, b: {"l": _mse(m, b)}, max_steps=1, progress=False)
 
 
-def test_loop_stops_at_steps_and_at_the_wall_clock():
+@pytest.fixture
+def in_profile(monkeypatch):
+    """Run a test in a named profile; the active profile is restored afterwards."""
+    from coursekit import runtime
+
+    def use(name, **overrides):
+        monkeypatch.setattr(runtime, "_active", runtime.start(name, quiet=True, **overrides))
+
+    monkeypatch.setattr(runtime, "_active", runtime._active)
+    return use
+
+
+def test_loop_stops_at_steps_and_at_the_wall_clock(in_profile):
+    in_profile("cpu")
     h = train.loop(lambda step, batch: {"x": step}, max_steps=7, max_seconds=math.inf, progress=False)
     assert h["x"] == [0, 1, 2, 3, 4, 5, 6] and h.stopped_by == "max_steps"
     h = train.loop(lambda step, batch: None, max_seconds=0.05, progress=False)
@@ -48,13 +61,43 @@ def test_loop_stops_at_steps_and_at_the_wall_clock():
         train.loop(lambda s, b: None, max_seconds=math.inf, progress=False)
 
 
-def test_loop_default_budget_comes_from_the_profile():
-    import coursekit
+def test_loop_default_budget_comes_from_the_profile(in_profile):
 
-    coursekit.start("smoke", quiet=True)
+    in_profile("cpu", train_seconds=0.2)
     h = train.loop(lambda step, batch: None, progress=False)
-    assert h.stopped_by == "max_seconds"
-    assert coursekit.PROFILES["smoke"].train_seconds <= h.seconds < coursekit.PROFILES["smoke"].train_seconds + 1
+    assert h.stopped_by == "max_seconds" and 0.2 <= h.seconds < 1.2
+
+
+def test_smoke_bounds_clock_budgets_by_steps_not_seconds(in_profile, monkeypatch):
+    import time
+
+    in_profile("smoke")
+    cap = train.active_profile().step_cap
+    assert cap is not None
+    slow = lambda step, batch: time.sleep(0.01)  # a busy machine: the clock budget would end early
+    for kwargs in ({}, {"max_seconds": 0.001}, {"max_seconds": 60, "max_steps": 1000}):
+        h = train.loop(lambda s, b: {"s": s} if slow(s, b) is None else None, progress=False, **kwargs)
+        assert h["s"] == list(range(cap)) and h.stopped_by == "max_steps", kwargs
+    # bounded by steps alone: the caller's steps are kept
+    h = train.loop(lambda s, b: {"s": s}, max_steps=cap + 5, max_seconds=math.inf, progress=False)
+    assert len(h["s"]) == cap + 5
+    # the same clock for schedules
+    budget = train.Budget(max_steps=1000, max_seconds=60)
+    assert budget.fraction(0) == 0 and budget.fraction(cap // 2) == (cap // 2) / cap and budget.fraction(cap) == 1
+    monkeypatch.setenv("COURSEKIT_STEP_CAP", "3")
+    in_profile("gpu")
+    assert train.loop(lambda s, b: {"s": s}, progress=False)["s"] == [0, 1, 2]
+    monkeypatch.setenv("COURSEKIT_STEP_CAP", "two")
+    with pytest.raises(ValueError, match="COURSEKIT_STEP_CAP"):
+        in_profile("gpu")
+
+
+def test_budget_without_a_cap_follows_steps_and_clock(in_profile):
+    in_profile("cpu")
+    b = train.Budget(max_steps=10, max_seconds=1e6)
+    assert b.fraction(5) == 0.5 and b.fraction(20) == 1.0
+    with pytest.raises(ValueError, match="max_steps or max_seconds"):
+        train.Budget()
 
 
 def test_loop_reports_nan():

@@ -47,7 +47,9 @@ def _execution_count() -> int | None:
     """The IPython cell being run (its ``In [n]``), or None outside IPython."""
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
-    return getattr(shell, "execution_count", None)
+    count = getattr(shell, "execution_count", None)
+    # IPython numbers the running cell, then counts on: the cell's own number is one less
+    return count - 1 if isinstance(count, int) else None
 
 
 def results() -> list[CheckResult]:
