@@ -273,7 +273,7 @@ def judge(committed: Any, executed: Any) -> list[str]:
                 ran = ran + by_count.get(cells[i + 1].get("execution_count"), [])
             if not ran:
                 problems.append(f"exercise cell {i} (`{_first_line(cell)}`) ran no check")
-    for i, cell in enumerate(cells):  # the student's unfinished exercises, run in the warm kernel
+    for cell in cells:  # the student's unfinished exercises, run in the warm kernel
         if STUDENT_TAG not in _tags(cell):
             continue
         for out in cell.get("outputs", []):
