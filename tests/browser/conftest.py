@@ -452,9 +452,3 @@ def new_lab(jupyter_server, browser):
     """Make more pages: ``new_lab(name) -> Lab`` (the caller closes them and shuts down kernels)."""
     return lambda name: Lab(jupyter_server, browser, name)
 
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist, every browser test runs on one worker: one JupyterLab server, one Chromium."""
-    for item in items:
-        if item.get_closest_marker("browser") is not None:
-            item.add_marker(pytest.mark.xdist_group("browser"))

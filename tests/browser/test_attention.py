@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one JupyterLab server
 expect = pytest.importorskip(
     "playwright.sync_api", reason="the Python package `playwright` is not installed (pip install -e '.[dev]')"
 ).expect

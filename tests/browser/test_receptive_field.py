@@ -11,7 +11,7 @@ from torch import nn
 
 from coursekit.analysis import receptive_field
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one JupyterLab server
 expect = pytest.importorskip(
     "playwright.sync_api", reason="the Python package `playwright` is not installed (pip install -e '.[dev]')"
 ).expect

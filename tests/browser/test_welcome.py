@@ -2,7 +2,7 @@
 
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one JupyterLab server
 
 
 def test_welcome_runs_and_shows_the_glyph_grid(lab):

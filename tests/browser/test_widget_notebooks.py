@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one JupyterLab server
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 COVERED = {"1.2_dilated_convolutions.ipynb", "4.3_attention_to_distant_details.ipynb"}
