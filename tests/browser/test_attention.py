@@ -1,4 +1,8 @@
-"""The attention-map probe of notebook 4.3 in JupyterLab: moving the query changes the picture."""
+"""The attention-map probe of notebook 4.3 in JupyterLab: moving the query changes the picture.
+
+The probe runs on an untrained network in ``demo_attention.ipynb`` (seconds); notebook 4.3 itself,
+which builds the same probe after training, runs in the notebook gate.
+"""
 
 import re
 
@@ -9,7 +13,7 @@ expect = pytest.importorskip(
     "playwright.sync_api", reason="the Python package `playwright` is not installed (pip install -e '.[dev]')"
 ).expect
 
-NOTEBOOK = "notebooks/4.3_attention_to_distant_details.ipynb"
+NOTEBOOK = "browser/demo_attention.ipynb"
 
 
 def slider(scope, description: str):
@@ -23,7 +27,7 @@ def test_attention_probe_follows_the_query(lab):
     lab.open_notebook(NOTEBOOK)
     cells = lab.run_all()
     lab.assert_no_errors(cells)
-    assert lab.assert_widgets_render(cells) >= 2  # the mirror network's probe and SAGAN's
+    assert lab.assert_widgets_render(cells) >= 1
 
     probe = lab.notebook.locator(".jp-OutputArea-output").filter(has=slider(lab.page, "query x")).first
     probe.scroll_into_view_if_needed()
