@@ -23,6 +23,7 @@ input, as in Zhu et al., "Toward Multimodal Image-to-Image Translation" (Bicycle
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -217,6 +218,9 @@ class FrechetScorer:
         self.net = FeatureNet(images.shape[1], num_classes, width=width, feature_dim=feature_dim)
         if max_seconds is None:
             max_seconds = min(60.0, max(1.0, active_profile().train_seconds / 2))
+        cap = active_profile().step_cap  # smoke: the clock budget becomes a fixed number of steps
+        if cap is not None and math.isfinite(max_seconds):
+            steps = min(steps, cap)
         key = _fingerprint(images, labels, f"{steps}-{batch_size}-{feature_dim}-{width}-{seed}")
         self.cache_path: Path | None = None
         if cache:

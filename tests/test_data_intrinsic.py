@@ -70,14 +70,6 @@ def test_dataset_items():
         ds[4]
 
 
-def test_fast_enough():
-    import time
-
-    t = time.perf_counter()
-    make_scenes(200, 64, seed=0)
-    assert time.perf_counter() - t < 2.0
-
-
 @pytest.mark.parametrize("kwargs", [dict(n=0), dict(n=2, size=4), dict(n=2, specular=2.0), dict(n=2.5)])
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError):
