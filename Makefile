@@ -66,8 +66,8 @@ budgets: setup
 	$(PY) -m coursekit.build --budgets
 
 lint: setup
-	$(PY) -m ruff check coursekit tests solutions
-	$(PY) -m ruff format --check coursekit tests
+	$(PY) -m ruff check coursekit tests solutions tools
+	$(PY) -m ruff format --check coursekit tests tools
 
 clean:
 	rm -rf build
