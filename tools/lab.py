@@ -118,7 +118,9 @@ def _wait_ready(proc: subprocess.Popen, port: int, token: str, timeout: float) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # --no-browser and friends go to JupyterLab untouched
     )
     parser.add_argument("--root", default=str(ROOT / "notebooks"), help="folder JupyterLab serves")
     parser.add_argument("--notebook", default="00_welcome.ipynb", help="notebook opened first")
