@@ -15,6 +15,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PROFILE ?= cpu
 PYTEST_ARGS ?=
+LAB_ARGS ?=
 
 .PHONY: lab test test-full nbval setup browser-deps solutions notebooks record bench budgets lint clean
 
@@ -29,8 +30,10 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 setup: $(VENV)/.installed
 
+# tools/lab.py adds --allow-root as root, opens no browser without a display
+# (or with COURSEKIT_LAB_NO_BROWSER=1), takes the next free port from 8888 and prints the URL
 lab: setup
-	cd notebooks && $(CURDIR)/$(VENV)/bin/jupyter lab 00_welcome.ipynb
+	$(PY) tools/lab.py $(LAB_ARGS)
 
 # Chromium for the browser tests, from the system's package manager (never a browser download).
 browser-deps:
@@ -76,8 +79,8 @@ budgets: setup
 	$(PY) -m coursekit.build --budgets
 
 lint: setup
-	$(PY) -m ruff check coursekit tests solutions
-	$(PY) -m ruff format --check coursekit tests
+	$(PY) -m ruff check coursekit tests solutions tools
+	$(PY) -m ruff format --check coursekit tests tools
 
 clean:
 	rm -rf build

@@ -276,6 +276,52 @@ def budgets(times: Path, report_json: Path) -> int:
     return 0
 
 
+# MathJax 3 for the exported pages, with the delimiters JupyterLab uses; loads the full TeX build
+# (SVG output: one file, no web fonts) from beside this loader, so formulas render offline.
+_MATHJAX_LOADER = r"""window.MathJax = {
+  tex: {
+    inlineMath: [['$', '$'], ['\\(', '\\)']],
+    displayMath: [['$$', '$$'], ['\\[', '\\]']],
+    processEscapes: true,
+    processEnvironments: true,
+    tags: 'ams',
+  },
+  svg: {fontCache: 'global'},
+};
+(function () {
+  var script = document.createElement('script');
+  script.src = document.currentScript.src.replace(/[^/]*$/, 'tex-svg-full.js');
+  script.async = true;
+  document.head.appendChild(script);
+})();
+"""
+
+
+def _offline_mathjax(html_dir: Path) -> str:
+    """Copy MathJax beside the HTML pages and return its URL relative to them (for nbconvert's
+    ``mathjax_url``): the pages then render formulas with no network, where nbconvert's default
+    loads MathJax from a CDN. MathJax 3.2.2 comes from the ``sphinx-mathjax-offline`` package
+    (the ``dev`` extra)."""
+    import shutil
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution("sphinx-mathjax-offline")
+        src = Path(str(dist.locate_file("sphinx-mathjax-offline/static/mathjax/tex-svg-full.js")))
+    except PackageNotFoundError:
+        src = None
+    if src is None or not src.is_file():
+        raise RuntimeError(
+            "MathJax for the offline HTML pages is missing: install the course's dev extra "
+            "(`make setup`, or pip install -e '.[dev]')"
+        )
+    dest = html_dir / "mathjax"
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest / src.name)
+    (dest / "offline.js").write_text(_MATHJAX_LOADER, encoding="utf-8")
+    return "mathjax/offline.js"
+
+
 def main(argv: list[str] | None = None) -> int:
     import nbformat
     from nbconvert import HTMLExporter
@@ -314,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = [by_name[n] for n in args.names]
     rows = []
     device = _device_name()
-    exporter = HTMLExporter()
+    exporter = HTMLExporter(mathjax_url=_offline_mathjax(out / "html"))
     for p in paths:
         print(f"▶ {p.name} ({args.profile}) ...", flush=True)
         status, metrics = "ok", []

@@ -253,7 +253,10 @@ def jupyter_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="package")
-def browser(jupyter_server):
+def browser():
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=UI_MS)  # assertions wait for the kernel's answer (default: 5 s)
