@@ -290,7 +290,7 @@ def write_report(rows: list[dict[str, Any]], out: Path, profile: str, notes: str
         return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(c) + " |" for c in esc)]
 
     md = "\n".join([*head, *md_table(nb_header, nb_rows), "", "## Metrics", "",
-                    *md_table(m_header, [c for _, _, c in m_rows]), "", *tail]) + "\n"
+                    *md_table(m_header, [c for _, _, c in m_rows]), "", *(f"- {t}" for t in tail)]) + "\n"
     md += f"\n{notes.strip()}\n" if notes.strip() else ""
     (out / "report.md").write_text(md, encoding="utf-8")
     (out / "report.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
