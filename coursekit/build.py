@@ -5,8 +5,12 @@ named ones) in that profile and writes, under ``build/<profile>/``:
 
 * ``notebooks/NAME.ipynb`` — the executed notebook, outputs included;
 * ``html/NAME.html`` — the same as a web page;
-* ``report.md`` and ``report.html`` — one row per notebook: profile, device, execution time, peak
-  memory, and each metric it recorded with ``coursekit.report.record`` beside its baseline.
+* ``report.md`` and ``report.html`` (and ``report.json``) — one row per notebook: status,
+  execution time, peak memory and the hashes it ran with (its code cells, the ``coursekit``
+  modules its kernel loaded); then one row per metric it recorded with
+  ``coursekit.report.record``: mean ± standard deviation and n seeds beside its baseline's, the
+  baseline's kind and the verdict (the HTML adds each seed's values). The summary counts wins
+  against real competitors only; :func:`check_rows` tells stale rows from current ones.
 
 Parameters are injected as papermill does (into the cell tagged ``parameters``) and the
 notebook is executed with nbclient, so a failing cell or magic fails the run.
@@ -219,7 +223,7 @@ def _metric_cells(m: dict[str, Any]) -> list[str]:
     v = m["verdict"]
     text = f"{report.VERDICT_MARKS.get(v, '')} {v}"
     if v == "1 seed":
-        text += " (ahead)" if report._ahead(m) else " (not ahead)"
+        text += " (ahead)" if report.ahead(m) else " (not ahead)"
     return cells + [m.get("baseline_name", "baseline"), m["baseline_kind"],
                     _side(m["baseline"], m["baseline_std"], m["baseline_n"], unit), text]
 
@@ -240,7 +244,7 @@ def _summary(rows: list[dict[str, Any]], checked: dict[str, list[str]]) -> list[
         ns = s["not_stated"]
         single = [m for m in ns if m["verdict"] == "1 seed"]
         lines.append(f"Baseline kind not stated, not counted: {len(ns)} ({len(single)} on 1 seed, ahead in "
-                     f"{sum(map(report._ahead, single))}; record them with baseline_kind='competitor' or a floor kind).")
+                     f"{sum(map(report.ahead, single))}; record them with baseline_kind='competitor' or a floor kind).")
     if checked["legacy"]:
         lines.append(f"Legacy rows, not verified (written before rows carried hashes): {len(checked['legacy'])} notebooks.")
     if checked["stale"]:

@@ -50,7 +50,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["BASELINE_KINDS", "FLOOR_KINDS", "normalise", "record", "summarise", "verdict"]
+__all__ = ["BASELINE_KINDS", "FLOOR_KINDS", "ahead", "normalise", "record", "summarise", "verdict"]
 
 FLOOR_KINDS = ("untrained", "chance", "identity", "real-vs-real", "constant", "oracle")
 BASELINE_KINDS = ("competitor", *FLOOR_KINDS)
@@ -112,7 +112,8 @@ def _fmt(mean: float, std: float, n: int, unit: str = "") -> str:
     return f"{mean:.4g} ± {std:.2g}{unit} (n={n})"
 
 
-def _ahead(entry: dict[str, Any]) -> bool:
+def ahead(entry: dict[str, Any]) -> bool:
+    """Whether the method's mean is on the better side of the baseline's (a direction, not a verdict)."""
     a, b = entry["value"], entry["baseline"]
     return a > b if entry.get("higher_is_better", True) else a < b
 
@@ -173,7 +174,7 @@ def record(
 def _verdict_text(entry: dict[str, Any]) -> str:
     v = entry["verdict"]
     if v == "1 seed":
-        return f"{'ahead' if _ahead(entry) else 'not ahead'} on 1 seed (spread not measured)"
+        return f"{'ahead' if ahead(entry) else 'not ahead'} on 1 seed (spread not measured)"
     if v == "tie":
         return "tie: the gap is inside the spread"
     if v == "not finite":
