@@ -314,7 +314,10 @@ def write_report(rows: list[dict[str, Any]], out: Path, profile: str, notes: str
             items.append("baseline: " + ", ".join(f"{v:.4g}" for v in m["baseline_values"]))
         return f"<details><summary>per seed</summary>{html.escape('; '.join(items))}</details>"
 
-    m_html = [[html.escape(c) for c in cells[:3]] + [html.escape(cells[3]) + seeds_block(m)]
+    def hover(m: dict[str, Any], text: str) -> str:
+        return f"<span title='{html.escape(', '.join(f'{v:.4g}' for v in m['values']), quote=True)}'>{html.escape(text)}</span>"
+
+    m_html = [[html.escape(c) for c in cells[:2]] + [hover(m, cells[2]), html.escape(cells[3]) + seeds_block(m)]
               + [html.escape(c) for c in cells[4:]] for _, m, cells in m_rows]
     try:
         import markdown  # optional

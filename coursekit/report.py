@@ -27,8 +27,8 @@ pass its per-seed values whenever it depends on the seed (a trained competitor, 
 seed).
 
 Why this rule and not a one-sided Welch t-test: the course runs 2–3 seeds per arm on a CPU. A
-Welch test then has one to four degrees of freedom, so at the 5 % level it asks for a t of 2.9
-to 6.3: it almost never calls a win, and it is undefined when a side has no spread (a fixed
+Welch test then has one to four degrees of freedom, so at the 5 % level it asks for a t of 2.1
+(four) to 6.3 (one): it almost never calls a win, and it is undefined when a side has no spread (a fixed
 baseline, a deterministic smoke run). The standard-error margin is a screen, not a significance
 test: it says the gap between the means is larger than how much those means wobble from seed
 to seed. For two equal arms it asks for a gap of about 1.4 standard errors of the difference
