@@ -53,6 +53,9 @@ class Profile:
     # many steps and ignores its wall-clock budget: smoke runs repeat exactly, whatever the machine's
     # load. `COURSEKIT_STEP_CAP` sets it for any profile (the gpu dry run: gpu sizes, a few steps).
     step_cap: int | None = None
+    # Seeds a headline comparison runs over by default (`experiment.over_seeds`); shrink models
+    # and data before dropping seeds.
+    n_seeds: int = 3
     extra: dict[str, Any] = field(default_factory=dict)
 
     def pick(self, **by_profile: Any) -> Any:
@@ -87,6 +90,7 @@ PROFILES: dict[str, Profile] = {
         width=0.25,
         description="CI: every code path runs, tiny sizes, no quality claim",
         step_cap=8,
+        n_seeds=2,
     ),
     "cpu": Profile(
         name="cpu",
@@ -109,6 +113,7 @@ PROFILES: dict[str, Profile] = {
         image_size=64,
         width=1.0,
         description="a Colab T4-class GPU or better: the best result within 10 minutes",
+        n_seeds=5,
     ),
 }
 

@@ -11,25 +11,26 @@ def test_record_prints_and_appends(tmp_path, monkeypatch, capsys):
     path = tmp_path / "m.jsonl"
     monkeypatch.setenv("COURSEKIT_RECORD_FILE", str(path))
     e = report.record("psnr", 29.1, baseline=27.4, baseline_name="NL-means", unit=" dB")
-    assert e["beats_baseline"] is True
+    assert e["verdict"] == "1 seed" and e["beats_baseline"] is False  # one value: the spread is not measured
     assert "NL-means" in capsys.readouterr().out
-    report.record("error", 0.3, baseline=0.2, higher_is_better=False)
+    report.record("error", [0.3, 0.31], baseline=[0.2, 0.21], higher_is_better=False)
     rows = [json.loads(line) for line in path.read_text().splitlines()]
-    assert [r["name"] for r in rows] == ["psnr", "error"] and rows[1]["beats_baseline"] is False
+    assert [r["name"] for r in rows] == ["psnr", "error"] and rows[1]["verdict"] == "loses"
     report.record("nan", float("nan"), baseline=1.0)
-    assert json.loads(path.read_text().splitlines()[-1])["beats_baseline"] is False
+    assert json.loads(path.read_text().splitlines()[-1])["verdict"] == "not finite"
 
 
 def test_report_rows_and_totals(tmp_path):
     rows = [{"name": "a.ipynb", "status": "ok", "seconds": 61.0, "peak_mb": 900.0, "device": "cpu (2 cores)",
              "profile": "cpu", "metrics": [{"name": "psnr", "value": 30.0, "baseline": 28.0, "baseline_name": "blur",
-                                            "beats_baseline": True}]},
+                                            "beats_baseline": True}]},  # an entry from before seeds
             {"name": "b.ipynb", "status": "error: CellExecutionError", "seconds": 3.0, "peak_mb": 100.0,
              "device": "cpu (2 cores)", "profile": "cpu", "metrics": []}]
-    build.write_report(rows, tmp_path, "cpu")
+    build.write_report(rows, tmp_path, "cpu", root=tmp_path)
     md = (tmp_path / "report.md").read_text()
-    assert "| a.ipynb | ok | 61 | 900 | psnr = 30 vs blur 28 ✅ |" in md
-    assert "error: CellExecutionError" in md and "Metrics that beat their baseline: 1 of 1." in md
+    assert "| a.ipynb | ok | 61 | 900 | legacy, not verified |" in md
+    assert "| a.ipynb | psnr | 30 (1 seed) | blur | not stated | 28 (1 seed) | · 1 seed (ahead) |" in md
+    assert "error: CellExecutionError" in md and "Wins beyond the spread against real competitors: 0 of 0" in md
     assert (tmp_path / "report.html").read_text().startswith("<!doctype html>")
 
 
@@ -78,8 +79,12 @@ def test_execute_notebook_records_metrics_and_resources(tmp_path):
     path = tmp_path / "n.ipynb"
     path.write_text(A.dumps(nb))
     executed, seconds, metrics = build.execute_notebook(path, "smoke")
-    assert metrics == [{"name": "x", "value": 2.0, "unit": "", "higher_is_better": True, "baseline": 1.0,
-                        "baseline_name": "baseline", "beats_baseline": True}]
+    assert metrics == [{"name": "x", "value": 2.0, "values": [2.0], "n": 1, "std": 0.0, "unit": "",
+                        "higher_is_better": True, "baseline": 1.0, "baseline_values": [1.0], "baseline_n": 1,
+                        "baseline_std": 0.0, "baseline_name": "baseline", "baseline_kind": "not stated",
+                        "verdict": "1 seed", "beats_baseline": False}]
+    modules = executed.metadata["coursekit"]["coursekit_modules"]  # what the kernel ran with, for the row's hash
+    assert {"coursekit", "coursekit.report", "coursekit.runtime"} <= set(modules) and "coursekit.build" not in modules
     assert executed.metadata["coursekit"]["peak_rss_mb"] > 10 and len(executed.cells) == 3  # probe removed
     assert "profile 'smoke'" in "".join(o.get("text", "") for o in executed.cells[-1].outputs)
     parts = build.time_breakdown(executed)
