@@ -30,7 +30,7 @@ def _sketch_pair(b=3, s=16):
     return pred, target
 
 
-@exercise("edge-weighted MSE")
+@exercise("edge-weighted MSE", answer=("coursekit.models.sketch.ink_weighted_mse", "coursekit.checks.applications._edge_weighted_mse"))
 def check_edge_weighted_mse(student_fn):
     pred, target = _sketch_pair()
     for w in (1.0, 5.0, 20.0):
@@ -54,7 +54,7 @@ def _best_shift(rough_ink, clean_ink, max_shift):
     return arg
 
 
-@exercise("aligning a clean drawing to its rough sketch")
+@exercise("aligning a clean drawing to its rough sketch", answer=("coursekit.data.sketches.align", "coursekit.checks.applications._best_shift"))
 def check_best_shift(student_fn):
     g = torch.Generator().manual_seed(int(torch.randint(0, 2**31, (1,))))
     for _ in range(3):
@@ -83,7 +83,7 @@ def _si_mse(pred, target):
     return ((a * p - t) ** 2).mean(1).mean()
 
 
-@exercise("scale-invariant MSE")
+@exercise("scale-invariant MSE", answer=("coursekit.imagemetrics.si_mse", "coursekit.checks.applications._si_mse"))
 def check_si_mse(student_fn):
     target = torch.rand(4, 3, 8, 8) + 0.1
     pred = target * torch.tensor([0.5, 2.0, 1.0, 3.0]).view(4, 1, 1, 1) + 0.05 * torch.randn(4, 3, 8, 8)
@@ -109,7 +109,7 @@ def _si_log_loss(pred, target, lam):
     return ((d**2).mean(1) - lam * d.mean(1) ** 2).mean()
 
 
-@exercise("scale-invariant log loss (Eigen et al., Narihira et al. Eq. 2)")
+@exercise("scale-invariant log loss (Eigen et al., Narihira et al. Eq. 2)", answer=("coursekit.imagemetrics.si_log_loss", "coursekit.checks.applications._si_log_loss"))
 def check_si_log_loss(student_fn):
     target = torch.rand(3, 1, 8, 8) + 0.1
     pred = torch.rand(3, 1, 8, 8) + 0.1
@@ -129,7 +129,7 @@ def _psnr(pred, target):
     return (10 * torch.log10(1.0 / mse)).mean()
 
 
-@exercise("PSNR")
+@exercise("PSNR", answer=("coursekit.imagemetrics.psnr", "coursekit.checks.applications._psnr"))
 def check_psnr(student_fn):
     target = torch.rand(4, 1, 16, 16)
     pred = target + torch.tensor([0.01, 0.05, 0.1, 0.2]).view(4, 1, 1, 1) * torch.randn(4, 1, 16, 16)
@@ -147,7 +147,7 @@ def _dncnn_loss(noise_pred, noisy, clean):
     return 0.5 * ((noise_pred - (noisy - clean)) ** 2).flatten(1).sum(1).mean()
 
 
-@exercise("the DnCNN residual loss")
+@exercise("the DnCNN residual loss", answer=("coursekit.checks.applications._dncnn_loss",))
 def check_dncnn_loss(student_fn):
     clean = torch.rand(3, 1, 8, 8)
     noisy = clean + 0.1 * torch.randn(3, 1, 8, 8)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._core import exercise, expect, expect_close, expect_equal, expect_shape
+from ._core import arg_is, exercise, expect, expect_close, expect_equal, expect_shape
 
 __all__ = [
     "check_conv_macs",
@@ -27,8 +27,17 @@ __all__ = [
 ]
 
 
+# A convolution is only the grouped-convolution shortcut when it is asked for more than one group
+# (the position is that of ``groups`` in each signature; ``self`` counts for ``__init__``).
+_GROUPED = arg_is("groups", 6, lambda g: g != 1, default=1)  # F.conv2d / torch.conv2d
+_GROUPED_MODULE = arg_is("groups", 7, lambda g: g != 1, default=1)  # nn.Conv2d(...)
+_GROUPED_CONVOLUTION = arg_is("groups", 8, lambda g: g != 1, default=1)  # torch.convolution
+# A strided transposed convolution of the taps with a 1×1 one spreads them apart: the dilated kernel.
+_STRIDED = arg_is("stride", 3, lambda s: s not in (1, (1, 1), [1, 1]), default=1)
+
+
 # ---- 1.1 ---------------------------------------------------------------------------------------
-@exercise("parameters of a convolution")
+@exercise("parameters of a convolution", answer=("coursekit.analysis.complexity.count_params",), shortcuts=("torch.nn.Conv2d.__init__",))
 def check_conv_params(student_fn: Callable[..., int]) -> None:
     cases = [(3, 64, 3, True), (64, 128, 1, False), (256, 256, 3, False), (3, 96, 11, True)]
     for c_in, c_out, k, bias in cases:
@@ -41,7 +50,7 @@ def check_conv_params(student_fn: Callable[..., int]) -> None:
         )
 
 
-@exercise("multiply–accumulates of a convolution")
+@exercise("multiply–accumulates of a convolution", answer=("coursekit.analysis.complexity.count_macs", "coursekit.nn.grouped.grouped_conv_macs"))
 def check_conv_macs(student_fn: Callable[..., int]) -> None:
     rng = random.Random()
     for _ in range(4):
@@ -69,7 +78,7 @@ def _rf_step_ref(
     )
 
 
-@exercise("one step of the receptive-field recurrence")
+@exercise("one step of the receptive-field recurrence", answer=("coursekit.analysis.receptive_field.rf_recurrence", "coursekit.checks.architecture._rf_step_ref"))
 def check_rf_step(student_fn: Callable[..., tuple]) -> None:
     cases = [
         (1, 1, 0.0, 3, 1, 1, 1),
@@ -95,7 +104,7 @@ def check_rf_step(student_fn: Callable[..., tuple]) -> None:
             expect(abs(float(g) - w) < 1e-9, f"rf_step{case}: {n} should be {w}, got {g}", hint=h)
 
 
-@exercise("a dilated kernel (zeros between the taps)")
+@exercise("a dilated kernel (zeros between the taps)", shortcuts=(("torch.nn.functional.conv_transpose2d", _STRIDED),))
 def check_dilate_kernel(student_fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
     for k, d in ((3, 2), (3, 4), (2, 3), (3, 1)):
         w = torch.randn(4, 2, k, k)
@@ -118,7 +127,7 @@ def check_dilate_kernel(student_fn: Callable[[torch.Tensor, int], torch.Tensor])
 
 
 # ---- 1.3 ---------------------------------------------------------------------------------------
-@exercise("parameters of a grouped convolution")
+@exercise("parameters of a grouped convolution", answer=("coursekit.nn.grouped.grouped_conv_params",), shortcuts=(("torch.nn.Conv2d.__init__", _GROUPED_MODULE),))
 def check_grouped_params(student_fn: Callable[..., int]) -> None:
     for c_in, c_out, k, g in (
         (64, 64, 3, 1),
@@ -136,7 +145,7 @@ def check_grouped_params(student_fn: Callable[..., int]) -> None:
         )
 
 
-@exercise("a grouped convolution from ordinary ones")
+@exercise("a grouped convolution from ordinary ones", shortcuts=(("torch.nn.functional.conv2d", _GROUPED), ("torch.convolution", _GROUPED_CONVOLUTION)))
 def check_grouped_conv(student_fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> None:
     for c_in, c_out, g in ((8, 8, 2), (12, 6, 3), (4, 8, 4)):
         x = torch.randn(2, c_in, 9, 7)
@@ -164,7 +173,7 @@ class _AddK(nn.Module):
         return torch.tanh(self.conv(x))
 
 
-@exercise("a dense block's forward pass")
+@exercise("a dense block's forward pass", answer=("coursekit.nn.dense.DenseBlock.forward",))
 def check_dense_block_forward(student_fn: Callable[[torch.Tensor, list], torch.Tensor]) -> None:
     c0, k, n = 3, 2, 4
     torch.manual_seed(random.randint(0, 10_000))
@@ -191,7 +200,7 @@ def check_dense_block_forward(student_fn: Callable[[torch.Tensor, list], torch.T
     )
 
 
-@exercise("a U-Net skip connection")
+@exercise("a U-Net skip connection", answer=("coursekit.nn.unet.center_crop", "coursekit.nn.unet.UNet.forward"), shortcuts=("torchvision.transforms.functional.center_crop",))
 def check_unet_skip(student_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
     for (he, we), (hd, wd) in (((16, 16), (16, 16)), ((64, 64), (56, 56)), ((21, 17), (15, 13))):
         enc = torch.randn(2, 3, he, we)

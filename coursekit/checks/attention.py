@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -22,7 +24,7 @@ __all__ = [
 
 
 # --- 4.1 -------------------------------------------------------------------------------------------
-@exercise("the affine sampling grid")
+@exercise("the affine sampling grid", answer=("coursekit.nn.stn.affine_grid",), shortcuts=("torch.nn.functional.affine_grid", "torch.affine_grid_generator"))
 def check_affine_grid(student_fn):
     theta = torch.randn(3, 2, 3)
     want = F.affine_grid(theta, [3, 1, 5, 7], align_corners=False)
@@ -49,18 +51,20 @@ def check_affine_grid(student_fn):
     )
 
 
-@exercise("a similarity transform as θ")
-def check_similarity_theta(student_fn):
-    import math
+def _similarity_theta(angle: float, scale: float, tx: float, ty: float) -> torch.Tensor:
+    c, s = math.cos(angle), math.sin(angle)
+    return torch.tensor([[scale * c, -scale * s, tx], [scale * s, scale * c, ty]])
 
+
+@exercise("a similarity transform as θ", answer=("coursekit.checks.attention._similarity_theta",))
+def check_similarity_theta(student_fn):
     for angle, scale, tx, ty in [
         (0.0, 1.0, 0.0, 0.0),
         (math.pi / 2, 1.0, 0.0, 0.0),
         (0.3, 0.5, 0.2, -0.1),
         (-1.1, 1.7, -0.4, 0.3),
     ]:
-        c, s = math.cos(angle), math.sin(angle)
-        want = torch.tensor([[scale * c, -scale * s, tx], [scale * s, scale * c, ty]])
+        want = _similarity_theta(angle, scale, tx, ty)
         got = student_fn(angle, scale, tx, ty)
         expect_shape(got, (2, 3), f"theta for angle={angle:.2f}", hint="θ is a 2×3 matrix [A | t]")
         expect_close(
@@ -71,7 +75,7 @@ def check_similarity_theta(student_fn):
         )
 
 
-@exercise("scaled dot-product attention")
+@exercise("scaled dot-product attention", answer=("coursekit.nn.attention.dot_product_attention",), shortcuts=("torch.nn.functional.scaled_dot_product_attention",))
 def check_dot_product_attention(student_fn):
     q, k, v = torch.randn(2, 5, 8), torch.randn(2, 7, 8), torch.randn(2, 7, 3)
     got = student_fn(q, k, v)
@@ -104,7 +108,7 @@ def _se_reference(x, w1, b1, w2, b2):
     return torch.sigmoid(F.relu(x.mean((2, 3)) @ w1.T + b1) @ w2.T + b2)
 
 
-@exercise("the squeeze-and-excitation gate")
+@exercise("the squeeze-and-excitation gate", answer=("coursekit.nn.attention.SqueezeExcitation.gate", "coursekit.checks.attention._se_reference"))
 def check_se_gate(student_fn):
     x = torch.randn(4, 16, 5, 6) + 0.5
     w1, b1, w2, b2 = torch.randn(4, 16), torch.randn(4), torch.randn(16, 4), torch.randn(16)
@@ -129,7 +133,7 @@ def check_se_gate(student_fn):
     )
 
 
-@exercise("SE parameter count")
+@exercise("SE parameter count", answer=("coursekit.nn.attention.SqueezeExcitation.__init__",))
 def check_se_parameters(student_fn):
     for c, r in [(64, 16), (256, 16), (2048, 16), (96, 4)]:
         want = 2 * c * (c // r) + c // r + c
@@ -141,7 +145,7 @@ def check_se_parameters(student_fn):
         )
 
 
-@exercise("attention residual learning")
+@exercise("attention residual learning", answer=("coursekit.nn.attention.ResidualAttentionModule.forward",))
 def check_attention_residual(student_fn):
     trunk, mask = torch.randn(2, 8, 5, 5), torch.rand(2, 8, 5, 5)
     got = student_fn(trunk, mask)
@@ -154,7 +158,7 @@ def check_attention_residual(student_fn):
 
 
 # --- 4.3 -------------------------------------------------------------------------------------------
-@exercise("one query's attention map")
+@exercise("one query's attention map", answer=("coursekit.widgets.attention.attention_row",))
 def check_attention_map_for_query(student_fn):
     h, w = 4, 6
     attn = torch.softmax(torch.randn(2, h * w, h * w), dim=-1)
@@ -175,7 +179,7 @@ def _wb_reference(img, log_ratios):
     return white_balance(img, log_ratios)
 
 
-@exercise("the white-balance filter")
+@exercise("the white-balance filter", answer=("coursekit.models.exposure.white_balance", "coursekit.checks.attention._wb_reference"))
 def check_white_balance(student_fn):
     img, lr = torch.rand(3, 3, 4, 5), torch.rand(3, 2) - 0.5
     got = student_fn(img, lr)
@@ -195,7 +199,7 @@ def check_white_balance(student_fn):
     )
 
 
-@exercise("the tone curve")
+@exercise("the tone curve", answer=("coursekit.models.exposure.tone",))
 def check_tone_curve(student_fn):
     from ..models.exposure import tone
 
@@ -217,7 +221,7 @@ def check_tone_curve(student_fn):
     )
 
 
-@exercise("grey-world white balance")
+@exercise("grey-world white balance", answer=("coursekit.models.exposure.grey_world",))
 def check_grey_world(student_fn):
     from ..models.exposure import grey_world
 

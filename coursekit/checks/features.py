@@ -37,7 +37,7 @@ def _pca_reconstruct(x: torch.Tensor, k: int) -> torch.Tensor:
     return (x - mean) @ v @ v.T + mean
 
 
-@exercise("PCA reconstruction by the SVD")
+@exercise("PCA reconstruction by the SVD", answer=("coursekit.checks.features._pca_reconstruct",), shortcuts=("torch.pca_lowrank",))
 def check_pca_reconstruct(student_fn):
     g = _fresh_generator()
     scales = torch.linspace(0.2, 2.0, 12, dtype=torch.float64)
@@ -68,7 +68,7 @@ def _precision_at_k(codes: torch.Tensor, labels: torch.Tensor, k: int) -> float:
     return (labels[idx] == labels[:, None]).float().mean().item()
 
 
-@exercise("precision@k of retrieval by code")
+@exercise("precision@k of retrieval by code", answer=("coursekit.retrieval.precision_at_k", "coursekit.checks.features._precision_at_k"))
 def check_precision_at_k(student_fn):
     g = _fresh_generator()
     labels = torch.arange(5).repeat(6)
@@ -102,7 +102,7 @@ def _info_nce(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
-@exercise("the symmetric InfoNCE loss")
+@exercise("the symmetric InfoNCE loss", answer=("coursekit.models.shared_space.info_nce", "coursekit.checks.features._info_nce"))
 def check_info_nce(student_fn):
     g = _fresh_generator()
     a = torch.randn(8, 5, generator=g) * 3
@@ -123,7 +123,7 @@ def check_info_nce(student_fn):
         )
 
 
-@exercise("recall@k of cross-modal retrieval")
+@exercise("recall@k of cross-modal retrieval", answer=("coursekit.retrieval.recall_at_k",))
 def check_recall_at_k(student_fn):
     g = _fresh_generator()
     items = torch.randn(20, 4, generator=g)
@@ -143,7 +143,7 @@ def check_recall_at_k(student_fn):
 # --- 2.3 transfer learning ----------------------------------------------------------------------
 
 
-@exercise("transfer gain (the affinity)")
+@exercise("transfer gain (the affinity)", answer=("coursekit.models.taskonomy.transfer_gain",))
 def check_transfer_gain(student_fn):
     g = _fresh_generator()
     transfer = 0.1 + torch.rand(4, 3, generator=g)
@@ -163,7 +163,7 @@ def _angular_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.rad2deg(torch.acos(cos)).mean()
 
 
-@exercise("mean angular error of surface normals")
+@exercise("mean angular error of surface normals", answer=("coursekit.models.taskonomy.angular_error", "coursekit.checks.features._angular_error"))
 def check_angular_error(student_fn):
     g = _fresh_generator()
     target = F.normalize(torch.randn(2, 3, 5, 5, generator=g), dim=1)
@@ -186,7 +186,7 @@ def check_angular_error(student_fn):
 # --- 2.4 one-shot learning ----------------------------------------------------------------------
 
 
-@exercise("the siamese similarity (Koch et al., eq. 1)")
+@exercise("the siamese similarity (Koch et al., eq. 1)", answer=("coursekit.models.siamese.SiameseNet.score",))
 def check_siamese_probability(student_fn):
     g = _fresh_generator()
     h1, h2 = torch.rand(6, 10, generator=g), torch.rand(6, 10, generator=g)
@@ -207,7 +207,7 @@ def check_siamese_probability(student_fn):
     )
 
 
-@exercise("N-way one-shot accuracy")
+@exercise("N-way one-shot accuracy", answer=("coursekit.models.siamese.n_way_one_shot_accuracy",))
 def check_n_way_accuracy(student_fn):
     g = _fresh_generator()
     sim = torch.rand(50, 5, generator=g)

@@ -26,7 +26,7 @@ __all__ = [
 # --- 3.1 GANs ----------------------------------------------------------------------------------
 
 
-@exercise("the discriminator's loss")
+@exercise("the discriminator's loss", answer=("coursekit.losses.minimax_d_loss", "coursekit.losses.d_loss"))
 def check_discriminator_loss(student_fn):
     from ..losses import minimax_d_loss
 
@@ -40,7 +40,7 @@ def check_discriminator_loss(student_fn):
     )
 
 
-@exercise("the non-saturating generator loss")
+@exercise("the non-saturating generator loss", answer=("coursekit.losses.nonsaturating_g_loss", "coursekit.losses.g_loss"))
 def check_nonsaturating_g_loss(student_fn):
     from ..losses import nonsaturating_g_loss
 
@@ -68,7 +68,7 @@ def _patch_output_size(size: int, n_layers: int) -> int:
     return _conv_out(_conv_out(size, 4, 1, 1), 4, 1, 1)
 
 
-@exercise("the PatchGAN's output size")
+@exercise("the PatchGAN's output size", answer=("coursekit.checks.gan._patch_output_size", "coursekit.models.pix2pix.PatchDiscriminator.forward"))
 def check_patch_output_size(student_fn):
     from ..models.pix2pix import PatchDiscriminator
 
@@ -85,7 +85,7 @@ def check_patch_output_size(student_fn):
     expect(d(torch.zeros(1, 3, 64, 64)).shape[-1] == _patch_output_size(64, 3), "reference mismatch")
 
 
-@exercise("pix2pix's generator objective")
+@exercise("pix2pix's generator objective", answer=("coursekit.models.pix2pix.generator_loss",))
 def check_pix2pix_g_loss(student_fn):
     from ..losses import l1, nonsaturating_g_loss
 
@@ -105,7 +105,7 @@ def check_pix2pix_g_loss(student_fn):
 # --- 3.3 CycleGAN ------------------------------------------------------------------------------
 
 
-@exercise("the cycle-consistency loss")
+@exercise("the cycle-consistency loss", answer=("coursekit.models.cyclegan.cycle_loss",))
 def check_cycle_loss(student_fn):
     from ..models.cyclegan import cycle_loss
 
@@ -119,7 +119,7 @@ def check_cycle_loss(student_fn):
     )
 
 
-@exercise("the least-squares discriminator loss")
+@exercise("the least-squares discriminator loss", answer=("coursekit.losses.lsgan_d_loss", "coursekit.losses.d_loss"))
 def check_lsgan_d_loss(student_fn):
     from ..losses import lsgan_d_loss
 
@@ -136,7 +136,7 @@ def check_lsgan_d_loss(student_fn):
 # --- 3.4 BicycleGAN ----------------------------------------------------------------------------
 
 
-@exercise("the reparameterisation trick")
+@exercise("the reparameterisation trick", answer=("coursekit.models.bicyclegan.reparameterize",))
 def check_reparameterize(student_fn):
     mu, logvar, eps = torch.randn(5, 8), torch.randn(5, 8), torch.randn(5, 8)
     want = mu + eps * torch.exp(0.5 * logvar)
@@ -155,7 +155,7 @@ def check_reparameterize(student_fn):
     )
 
 
-@exercise("the KL divergence to N(0, I)")
+@exercise("the KL divergence to N(0, I)", answer=("coursekit.models.bicyclegan.kl_divergence",))
 def check_kl_divergence(student_fn):
     from ..models.bicyclegan import kl_divergence
 

@@ -25,7 +25,7 @@ __all__ = [
 # --- 3.5 progressive growing -------------------------------------------------------------------
 
 
-@exercise("fade-in blending")
+@exercise("fade-in blending", answer=("coursekit.models.progan.fade_in",))
 def check_fade_in(student_fn):
     from ..models.progan import fade_in
 
@@ -39,7 +39,7 @@ def check_fade_in(student_fn):
         )
 
 
-@exercise("pixel-wise feature normalisation")
+@exercise("pixel-wise feature normalisation", answer=("coursekit.models.progan.PixelNorm.forward",))
 def check_pixel_norm(student_fn):
     from ..models.progan import PixelNorm
 
@@ -54,7 +54,7 @@ def check_pixel_norm(student_fn):
     )
 
 
-@exercise("minibatch standard deviation")
+@exercise("minibatch standard deviation", answer=("coursekit.models.progan.MinibatchStdDev.forward",))
 def check_minibatch_stddev(student_fn):
     from ..models.progan import MinibatchStdDev
 
@@ -81,7 +81,7 @@ def check_minibatch_stddev(student_fn):
 # --- 3.6 StackGAN ------------------------------------------------------------------------------
 
 
-@exercise("conditioning augmentation")
+@exercise("conditioning augmentation", answer=("coursekit.models.stackgan.kl_divergence", "coursekit.models.stackgan.ConditioningAugmentation.forward"))
 def check_conditioning_augmentation(student_fn):
     from ..models.stackgan import kl_divergence
 
@@ -107,7 +107,7 @@ def check_conditioning_augmentation(student_fn):
     )
 
 
-@exercise("matching-aware discriminator loss")
+@exercise("matching-aware discriminator loss", answer=("coursekit.models.stackgan.matching_aware_d_loss",))
 def check_matching_aware_d_loss(student_fn):
     from ..models.stackgan import matching_aware_d_loss
 
@@ -124,7 +124,7 @@ def check_matching_aware_d_loss(student_fn):
 # --- 3.7 disentanglement -----------------------------------------------------------------------
 
 
-@exercise("the β-VAE loss")
+@exercise("the β-VAE loss", answer=("coursekit.models.disentangle.beta_vae_loss",))
 def check_beta_vae_loss(student_fn):
     from ..models.disentangle import beta_vae_loss
 
@@ -142,7 +142,7 @@ def check_beta_vae_loss(student_fn):
         )
 
 
-@exercise("the mutual information gap")
+@exercise("the mutual information gap", answer=("coursekit.analysis.disentanglement.mig_from_mi",))
 def check_mig_from_mi(student_fn):
     from ..analysis.disentanglement import mig_from_mi
 

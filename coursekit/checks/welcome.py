@@ -17,7 +17,7 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, 
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-@exercise("output size of a convolution")
+@exercise("output size of a convolution", answer=("coursekit.checks.welcome.conv_output_size",))
 def check_conv_output_size(student_fn) -> None:
     rng = random.Random()
     cases = [dict(size=32, kernel=3, stride=1, padding=1, dilation=1),  # "same" padding
