@@ -31,6 +31,23 @@ class Exercise:
     solution: str  # the code between the markers
 
 
+@functools.cache
+def all_checks() -> dict[str, object]:
+    """Every ``@exercise`` check in ``coursekit.checks``, by function name."""
+    import importlib
+    import pkgutil
+
+    import coursekit.checks
+
+    found = {}
+    for info in pkgutil.iter_modules(coursekit.checks.__path__):
+        module = importlib.import_module(f"coursekit.checks.{info.name}")
+        for name, value in vars(module).items():
+            if name.startswith("check_") and hasattr(value, "exercise_name"):
+                found[name] = value
+    return found
+
+
 def _source(cell: dict) -> str:
     src = cell["source"]
     return "".join(src) if isinstance(src, list) else src

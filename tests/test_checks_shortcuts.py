@@ -8,30 +8,15 @@ still pass every check.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import pytest
 import torch
 import torch.nn.functional as F
-from _solutions import exercises, solution_function
+from _solutions import all_checks, exercises, solution_function
 from torch import nn
 
-import coursekit.checks
 from coursekit.checks import _core
 
-
-def _all_checks() -> dict[str, object]:
-    found = {}
-    for info in pkgutil.iter_modules(coursekit.checks.__path__):
-        module = importlib.import_module(f"coursekit.checks.{info.name}")
-        for name, value in vars(module).items():
-            if name.startswith("check_") and hasattr(value, "exercise_name"):
-                found[name] = value
-    return found
-
-
-CHECKS = _all_checks()
+CHECKS = all_checks()
 
 
 def _call(path: str):
@@ -52,10 +37,6 @@ def _mod(path: str):
 # Cheaters whose arguments differ from the course function's: each only calls the declared name.
 def _conv_params(c_in, c_out, k, bias):
     return sum(p.numel() for p in nn.Conv2d(c_in, c_out, k, bias=bias).parameters())
-
-
-def _count_params(c_in, c_out, k, bias):
-    return _mod("coursekit.analysis.complexity.count_params")(nn.Conv2d(c_in, c_out, k, bias=bias))
 
 
 def _count_macs(c_in, c_out, k, h, w):
@@ -109,8 +90,7 @@ def _pix2pix(logits, fake, target, lam):
 
 CHEATERS = {
     ("check_conv_params", "torch.nn.Conv2d.__init__"): _conv_params,
-    ("check_conv_params", "coursekit.analysis.complexity.count_params"): _count_params,
-    ("check_conv_macs", "coursekit.analysis.complexity.count_macs"): _count_macs,
+    ("check_conv_macs", "torch.nn.Conv2d.__init__"): _count_macs,
     ("check_grouped_params", "torch.nn.Conv2d.__init__"): lambda ci, co, k, g: nn.Conv2d(
         ci, co, k, groups=g, bias=False
     ).weight.numel(),

@@ -37,7 +37,7 @@ _STRIDED = arg_is("stride", 3, lambda s: s not in (1, (1, 1), [1, 1]), default=1
 
 
 # ---- 1.1 ---------------------------------------------------------------------------------------
-@exercise("parameters of a convolution", answer=("coursekit.analysis.complexity.count_params",), shortcuts=("torch.nn.Conv2d.__init__",))
+@exercise("parameters of a convolution", shortcuts=("torch.nn.Conv2d.__init__",))
 def check_conv_params(student_fn: Callable[..., int]) -> None:
     cases = [(3, 64, 3, True), (64, 128, 1, False), (256, 256, 3, False), (3, 96, 11, True)]
     for c_in, c_out, k, bias in cases:
@@ -50,7 +50,7 @@ def check_conv_params(student_fn: Callable[..., int]) -> None:
         )
 
 
-@exercise("multiply–accumulates of a convolution", answer=("coursekit.analysis.complexity.count_macs", "coursekit.nn.grouped.grouped_conv_macs"))
+@exercise("multiply–accumulates of a convolution", answer=("coursekit.nn.grouped.grouped_conv_macs",), shortcuts=("torch.nn.Conv2d.__init__",))
 def check_conv_macs(student_fn: Callable[..., int]) -> None:
     rng = random.Random()
     for _ in range(4):
