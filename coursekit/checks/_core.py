@@ -10,7 +10,9 @@ Writing a check::
     def check_conv_output_size(student_fn):
         for case in cases:
             expect_equal(student_fn(**case), reference(**case), f"conv_output_size({case})",
-                         hint="use floor division: (n + 2p - d(k-1) - 1) // s + 1")
+                         hint=("dilation spreads the taps apart: the kernel covers more than k pixels",
+                               "count the positions where the spread kernel fits, then divide by the "
+                               "stride rounding down"))
 
 Inside a check, ``expect_*`` helpers raise :class:`Mismatch`; the decorator turns that into the
 printed line and returns a :class:`CheckResult` (truthy when passed).
