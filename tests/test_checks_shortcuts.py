@@ -217,6 +217,25 @@ def test_an_alias_in_the_students_namespace_is_caught():
     assert namespace["g"] is gram_matrix and namespace["affine_grid"] is F.affine_grid  # restored
 
 
+def test_a_reference_kept_in_a_closure_a_default_or_a_partial_is_caught():
+    import functools
+
+    from coursekit.checks.style import check_gram
+    from coursekit.models import style
+
+    def make():
+        g = style.gram_matrix
+        return lambda x: g(x)
+
+    closure = make()
+    default = lambda x, g=style.gram_matrix: g(x)
+    keyword_default = lambda x, *, g=style.gram_matrix: g(x)
+    for cheat in (closure, default, keyword_default, functools.partial(style.gram_matrix)):
+        assert "is off while the check runs" in check_gram(cheat, quiet=True).message
+    assert closure.__closure__[0].cell_contents is style.gram_matrix  # restored
+    assert default.__defaults__ == (style.gram_matrix,) and keyword_default.__kwdefaults__["g"] is style.gram_matrix
+
+
 def test_guards_are_restored_when_the_student_code_raises_and_a_swallowed_shortcut_still_fails():
     from coursekit.checks.attention import check_affine_grid
 

@@ -152,7 +152,7 @@ class _Guard:
     """Swaps the declared names for guards while the student's function runs, and back."""
 
     def __init__(self, name: str, answers: Sequence[str], shortcuts: Sequence[ShortcutSpec],
-                 student_globals: dict[str, Any] | None):
+                 student_fn: Callable[..., Any]):
         self.used: list[str] = []
         self.depth = 0
         self.swaps: list[tuple[Any, str, Any, Any]] = []  # (holder, attribute, original, guard)
@@ -174,7 +174,8 @@ class _Guard:
                 originals[id(raw)], guards[id(raw)] = raw, guard
         if originals:
             namespaces = [vars(m) for m in list(sys.modules.values()) if m is not None and hasattr(m, "__dict__")]
-            if student_globals is not None:
+            student_globals = getattr(student_fn, "__globals__", None)
+            if isinstance(student_globals, dict):
                 namespaces.append(student_globals)
             seen = {(id(owner), attr) for owner, attr, _, _ in self.swaps}
             for ns in namespaces:
@@ -186,6 +187,24 @@ class _Guard:
                     if (id(ns), key) not in seen:
                         seen.add((id(ns), key))
                         self.swaps.append((ns, key, value, guards[id(value)]))
+        self._hidden_references(student_fn)
+
+    def _hidden_references(self, fn: Any) -> None:
+        """A declared function kept in the student function's closure or default arguments."""
+        declared = self.by_original
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if id(value) in declared:
+                self.swaps.append((cell, "cell_contents", value, declared[id(value)]))
+        defaults = getattr(fn, "__defaults__", None)
+        if defaults and any(id(v) in declared for v in defaults):
+            self.swaps.append((fn, "__defaults__", defaults, tuple(declared.get(id(v), v) for v in defaults)))
+        for key, value in (getattr(fn, "__kwdefaults__", None) or {}).items():
+            if id(value) in declared:
+                self.swaps.append((fn.__kwdefaults__, key, value, declared[id(value)]))
 
     def _make_guard(self, name: str, path: str, raw: Any, predicate: Callable[..., bool] | None,
                     is_answer: bool) -> Any:
@@ -215,6 +234,9 @@ class _Guard:
 
     def wrap(self, student_fn: Callable[..., Any]) -> Callable[..., Any]:
         # ``check(coursekit.x.answer)`` or ``check(Block().forward)``: the answer itself is a shortcut
+        if isinstance(student_fn, functools.partial) and id(student_fn.func) in self.by_original:
+            student_fn = functools.partial(self.by_original[id(student_fn.func)], *student_fn.args,
+                                           **student_fn.keywords)
         inner = getattr(student_fn, "__func__", student_fn)
         if id(inner) in self.by_original:
             guard = self.by_original[id(inner)]
@@ -293,7 +315,7 @@ def exercise(
         def run(*args: Any, quiet: bool = False, **kwargs: Any) -> CheckResult:
             guard: _Guard | None = None
             if args and callable(args[0]):  # only the student's own calls meet the guards
-                guard = _Guard(name, answer, shortcuts, getattr(args[0], "__globals__", None))
+                guard = _Guard(name, answer, shortcuts, args[0])
                 args = (guard.wrap(args[0]), *args[1:])
             try:
                 check(*args, **kwargs)
