@@ -1,4 +1,5 @@
 import torch
+from _solutions import solution_function  # the solution notebooks' answers
 
 from coursekit.checks import applications as A
 
@@ -13,7 +14,7 @@ def _assert_fails(result):
 
 
 def test_edge_weighted_mse():
-    assert A.check_edge_weighted_mse(A._edge_weighted_mse, quiet=True).passed
+    assert A.check_edge_weighted_mse(solution_function("check_edge_weighted_mse"), quiet=True).passed
     _assert_fails(A.check_edge_weighted_mse(lambda p, t, w: ((p - t) ** 2).mean(), quiet=True))
     # weighting the paper instead of the ink
     _assert_fails(
@@ -29,7 +30,7 @@ def test_edge_weighted_mse():
 
 
 def test_best_shift():
-    assert A.check_best_shift(A._best_shift, quiet=True).passed
+    assert A.check_best_shift(solution_function("check_best_shift"), quiet=True).passed
 
     def inverted(rough, clean, m):
         dx, dy = A._best_shift(rough, clean, m)
@@ -45,7 +46,7 @@ def test_best_shift():
 
 
 def test_si_mse():
-    assert A.check_si_mse(A._si_mse, quiet=True).passed
+    assert A.check_si_mse(solution_function("check_si_mse"), quiet=True).passed
     _assert_fails(A.check_si_mse(lambda p, t: ((p - t) ** 2).mean(), quiet=True))
 
     def batch_scale(p, t):  # one scale for the whole batch
@@ -57,7 +58,7 @@ def test_si_mse():
 
 
 def test_si_log_loss():
-    assert A.check_si_log_loss(A._si_log_loss, quiet=True).passed
+    assert A.check_si_log_loss(solution_function("check_si_log_loss"), quiet=True).passed
 
     def whole_batch(p, t, lam):
         d = torch.log(p) - torch.log(t)
@@ -69,7 +70,7 @@ def test_si_log_loss():
 
 
 def test_psnr():
-    assert A.check_psnr(A._psnr, quiet=True).passed
+    assert A.check_psnr(solution_function("check_psnr"), quiet=True).passed
     _assert_fails(A.check_psnr(lambda p, t: 10 * torch.log10(1 / ((p - t) ** 2).mean()), quiet=True))
     _assert_fails(
         A.check_psnr(
@@ -80,7 +81,7 @@ def test_psnr():
 
 
 def test_dncnn_loss():
-    assert A.check_dncnn_loss(A._dncnn_loss, quiet=True).passed
+    assert A.check_dncnn_loss(solution_function("check_dncnn_loss"), quiet=True).passed
     _assert_fails(
         A.check_dncnn_loss(lambda r, y, x: 0.5 * ((r - x) ** 2).flatten(1).sum(1).mean(), quiet=True)
     )

