@@ -2,7 +2,10 @@
 
 A check runs the student's function against the reference on fresh random inputs and prints
 one clear line: a pass, "not done yet", or what is wrong with a hint. It never raises, so the
-rest of the notebook always runs (later cells use ``coursekit``'s own implementation).
+rest of the notebook always runs (later cells use ``coursekit``'s own implementation). The one
+exception is grading: while nbgrader executes a notebook (``nbgrader autograde`` or ``validate``
+set ``NBGRADER_EXECUTION`` in the kernel's environment), a check that did not pass also raises
+``AssertionError``, so its test cell loses its points.
 
 Writing a check::
 
@@ -19,6 +22,7 @@ printed line and returns a :class:`CheckResult` (truthy when passed).
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -48,6 +52,12 @@ def _execution_count() -> int | None:
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     return getattr(shell, "execution_count", None)
+
+
+def _grading() -> bool:
+    """True while nbgrader executes the notebook: its autograde and validate commands set
+    ``NBGRADER_EXECUTION`` (to "autograde" or "validate") in the environment the kernel inherits."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
 
 
 def results() -> list[CheckResult]:
@@ -121,6 +131,8 @@ def exercise(name: str) -> Callable[[Callable[..., None]], Callable[..., CheckRe
             _RESULTS.append(result)
             if not quiet:
                 print(result)
+            if _grading() and not result.passed:  # under nbgrader only: the test cell loses its points
+                raise AssertionError(f"{name}: {result.message}") from None
             return result
 
         run.exercise_name = name  # type: ignore[attr-defined]
