@@ -209,12 +209,21 @@ def normalise_solution(nb: dict[str, Any], name: str, cfg: dict[str, str] | None
     return nb
 
 
-def role(cell: dict[str, Any]) -> str:
-    """"exercise", "check", "written" or "readonly" (see the module docstring)."""
-    tags = cell.get("metadata", {}).get("tags", [])
+def _marked_role(cell: dict[str, Any]) -> str:
+    """The role of a solution cell, from its markers (and the check tag that ``sync`` adds)."""
     if BEGIN in _source(cell):
         return "exercise" if cell["cell_type"] == "code" else "written"
+    tags = cell.get("metadata", {}).get("tags", [])
     return "check" if CHECK_TAG in tags and cell["cell_type"] == "code" else "readonly"
+
+
+def role(cell: dict[str, Any]) -> str:
+    """"exercise", "check", "written" or "readonly" (see the module docstring), in a solution or a
+    student notebook: the tags ``exercise``, ``check`` and ``written-answer`` say it."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    if cell["cell_type"] == "code":
+        return "exercise" if EXERCISE_TAG in tags else "check" if CHECK_TAG in tags else "readonly"
+    return "written" if WRITTEN_TAG in tags else "readonly"
 
 
 def _add_tag(cell: dict[str, Any], tag: str) -> None:
@@ -279,7 +288,13 @@ def nbgrader_metadata(kind: str, grade_id: str) -> dict[str, Any]:
 def _grading_metadata(cells: list[dict[str, Any]]) -> None:
     taken: set[str] = set()
     for c in cells:
-        kind = role(c)
+        kind = _marked_role(c)
+        tags = c["metadata"].get("tags", [])
+        stale = [t for t in (EXERCISE_TAG, WRITTEN_TAG) if t in tags]  # markers removed since
+        if stale:
+            c["metadata"]["tags"] = [t for t in tags if t not in stale]
+            if not c["metadata"]["tags"]:
+                del c["metadata"]["tags"]
         if kind in ("exercise", "written"):
             _add_tag(c, EXERCISE_TAG if kind == "exercise" else WRITTEN_TAG)
         c["metadata"]["nbgrader"] = nbgrader_metadata(kind, _grade_id(c, kind, taken))
@@ -338,8 +353,13 @@ def student_version(solution: dict[str, Any], name: str, cfg: dict[str, str] | N
             _add_tag(c, WRITTEN_TAG if markdown else EXERCISE_TAG)
         if c["cell_type"] == "code":
             c["outputs"], c["execution_count"] = [], None
+    return with_badge(nb, f"notebooks/{name}", cfg)
+
+
+def with_badge(nb: dict[str, Any], relpath: str, cfg: dict[str, str] | None = None) -> dict[str, Any]:
+    """``nb`` with the Colab badge of its title cell pointing at ``relpath`` (changed in place)."""
     first = BADGE_RE.sub("", _source(nb["cells"][0]))
-    _set_source(nb["cells"][0], badge(f"notebooks/{name}", cfg) + "\n\n" + first.lstrip("\n"))
+    _set_source(nb["cells"][0], badge(relpath, cfg) + "\n\n" + first.lstrip("\n"))
     return nb
 
 
