@@ -7,8 +7,9 @@ This module only lays out what nbgrader expects::
     python -m coursekit.grading DIR [NAME ...] [--by-section]
 
 writes ``DIR/nbgrader_config.py`` (unless one is there) and ``DIR/source/ASSIGNMENT/NAME.ipynb``,
-one assignment per notebook (``00_welcome``, ``1.1_imagenet_landscape``, …) or, with
-``--by-section``, one per section (``section0`` … ``section4``). Then, in ``DIR``::
+one assignment per notebook (``00_welcome``, ``1.1_imagenet_landscape``, …), one per section
+with ``--by-section`` (``section0`` … ``section4``), or all named notebooks in one with
+``--assignment NAME``. Then, in ``DIR``::
 
     nbgrader generate_assignment 00_welcome      # release/00_welcome/: the student notebook
     nbgrader autograde 00_welcome                # grades submitted/STUDENT/00_welcome/*.ipynb
@@ -55,7 +56,8 @@ def assignment_of(name: str, by_section: bool = False) -> str:
     return f"section{stem.split('_')[0].split('.')[0].lstrip('0') or '0'}"
 
 
-def make_course(dest: str | Path, names: list[str] | None = None, by_section: bool = False) -> list[Path]:
+def make_course(dest: str | Path, names: list[str] | None = None, by_section: bool = False,
+                assignment: str | None = None) -> list[Path]:
     """Lay out an nbgrader course directory in ``dest``; return the source notebooks written.
 
     Each source notebook is the solution notebook with its Colab badge pointing at the student
@@ -77,7 +79,7 @@ def make_course(dest: str | Path, names: list[str] | None = None, by_section: bo
     written = []
     for path in paths:
         nb = A.with_badge(A.normalise_solution(A.read(path), path.name, cfg), f"notebooks/{path.name}", cfg)
-        out = dest / "source" / assignment_of(path.name, by_section) / path.name
+        out = dest / "source" / (assignment or assignment_of(path.name, by_section)) / path.name
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(A.dumps(nb), encoding="utf-8")
         written.append(out)
@@ -89,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dest", help="the nbgrader course directory to create or update")
     parser.add_argument("names", nargs="*", help="notebooks to include (default: all), e.g. 00_welcome 1.1")
     parser.add_argument("--by-section", action="store_true", help="one assignment per section, not per notebook")
+    parser.add_argument("--assignment", help="put all the named notebooks into this one assignment")
     args = parser.parse_args(argv)
-    written = make_course(args.dest, args.names, args.by_section)
+    written = make_course(args.dest, args.names, args.by_section, args.assignment)
     for path in written:
         print(f"wrote {path}")
     print(f"next: cd {args.dest} && nbgrader generate_assignment {written[0].parent.name}")

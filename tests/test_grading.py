@@ -110,6 +110,20 @@ def test_checks_raise_under_nbgrader_unless_passed(monkeypatch, mode):
         check_conv_output_size(_unfinished, quiet=True)
 
 
+def test_under_nbgrader_warnings_do_not_reach_stderr(monkeypatch, capfd):
+    """nbgrader scores a test cell that writes to stderr zero: a right answer that warns must pass."""
+    import warnings
+
+    def right_but_warns(*args, **kwargs):
+        warnings.warn("this call is deprecated", DeprecationWarning, stacklevel=2)
+        return _right(*args, **kwargs)
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert check_conv_output_size(right_but_warns).passed
+    out, err = capfd.readouterr()
+    assert err == "" and "warning: DeprecationWarning: this call is deprecated" in out
+
+
 # ---- the repository's notebooks -----------------------------------------------------------------
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
@@ -153,6 +167,7 @@ def test_make_course_lays_out_nbgrader_source(tmp_path):
     first = A._source(A.read(written[0])["cells"][0])
     assert A.colab_url("notebooks/00_welcome.ipynb") in first
     assert grading.make_course(tmp_path / "s", ["3.1"], by_section=True)[0].parent.name == "section3"
+    assert {p.parent.name for p in grading.make_course(tmp_path / "w", ["1.2", "1.3"], assignment="w2")} == {"w2"}
     with pytest.raises(ValueError, match="no solution notebook named"):
         grading.make_course(tmp_path, ["9.9"])
 
@@ -188,27 +203,27 @@ def test_nbgrader_round_trip(tmp_path):
 
     t0 = time.perf_counter()
     names = ["00_welcome.ipynb", "2.4_one_shot_learning.ipynb"]  # a written question; two short exercises
-    grading.make_course(tmp_path, names)
+    a = "week1"  # one assignment: one nbgrader start per command
+    grading.make_course(tmp_path, names, assignment=a)
+    _nbgrader(tmp_path, "generate_assignment", a)
     for name in names:
-        a = Path(name).stem
-        _nbgrader(tmp_path, "generate_assignment", a)
         released = A.read(tmp_path / "release" / a / name)
         assert _without_nbgrader_metadata(released) == _without_nbgrader_metadata(A.read(ROOT / "notebooks" / name))
         for student, version in [("model", tmp_path / "source" / a / name), ("blank", tmp_path / "release" / a / name)]:
-            (tmp_path / "submitted" / student / a).mkdir(parents=True)
+            (tmp_path / "submitted" / student / a).mkdir(parents=True, exist_ok=True)
             (tmp_path / "submitted" / student / a / name).write_bytes(version.read_bytes())
-        _nbgrader(tmp_path, "autograde", a, "--create")
+    _nbgrader(tmp_path, "autograde", a, "--create")
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
         for name in names:
-            a = Path(name).stem
-            model = gb.find_submission_notebook(a, a, "model")
-            blank = gb.find_submission_notebook(a, a, "blank")
+            nb = Path(name).stem
+            model = gb.find_submission_notebook(nb, a, "model")
+            blank = gb.find_submission_notebook(nb, a, "blank")
             assert model.max_code_score >= 1 and model.code_score == model.max_code_score, (name, model.code_score)
             assert blank.code_score == 0, (name, blank.code_score)
             written = [g for g in model.grades if g.cell_type == "markdown"]
             assert all(g.needs_manual_grade for g in written)  # the model answer waits for a person
             assert all(g.auto_score == 0 for g in blank.grades if g.cell_type == "markdown")  # left empty
-        assert gb.find_submission_notebook("00_welcome", "00_welcome", "model").max_written_score >= 1
+        assert gb.find_submission_notebook("00_welcome", a, "model").max_written_score >= 1
     print(f"nbgrader round trip on {len(names)} notebooks: {time.perf_counter() - t0:.0f} s")
 
 
