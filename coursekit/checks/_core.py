@@ -2,7 +2,10 @@
 
 A check runs the student's function against the reference on fresh random inputs and prints
 one clear line: a pass, "not done yet", or what is wrong with a hint. It never raises, so the
-rest of the notebook always runs (later cells use ``coursekit``'s own implementation).
+rest of the notebook always runs (later cells use ``coursekit``'s own implementation). The one
+exception is grading: while nbgrader executes a notebook (``nbgrader autograde`` or ``validate``
+set ``NBGRADER_EXECUTION`` in the kernel's environment), a check that did not pass also raises
+``AssertionError``, so its test cell loses its points.
 
 Writing a check::
 
@@ -39,8 +42,10 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +82,27 @@ def _execution_count() -> int | None:
     count = getattr(shell, "execution_count", None)
     # IPython numbers the running cell, then counts on: the cell's own number is one less
     return count - 1 if isinstance(count, int) else None
+
+
+def _grading() -> bool:
+    """True while nbgrader executes the notebook: its autograde and validate commands set
+    ``NBGRADER_EXECUTION`` (to "autograde" or "validate") in the environment the kernel inherits."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+def _call(check: Callable[..., None], args: tuple, kwargs: dict) -> None:
+    """Run a check. Under nbgrader a warning would reach stderr, and nbgrader gives no points to a
+    test cell that writes to stderr: there the warnings are printed to stdout instead."""
+    if not _grading():
+        check(*args, **kwargs)
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            check(*args, **kwargs)
+        finally:
+            for w in caught:
+                print(f"warning: {w.category.__name__}: {w.message}")
 
 
 def results() -> list[CheckResult]:
@@ -299,6 +325,8 @@ def _finish(result: CheckResult, quiet: bool) -> CheckResult:
     _RESULTS.append(result)
     if not quiet:
         print(result)
+    if _grading() and not result.passed:  # under nbgrader only: the test cell loses its points
+        raise AssertionError(f"{result.name}: {result.message}") from None
     return result
 
 
@@ -320,7 +348,7 @@ def exercise(
                 guard = _Guard(name, answer, shortcuts, args[0])
                 args = (guard.wrap(args[0]), *args[1:])
             try:
-                check(*args, **kwargs)
+                _call(check, args, kwargs)
                 if guard is not None and guard.used:  # the student's code swallowed the error
                     raise ShortcutUsed(guard.used[0])
                 result = CheckResult(name, "passed", "correct, well done.")
