@@ -17,18 +17,25 @@ PROFILE ?= cpu
 PYTEST_ARGS ?=
 LAB_ARGS ?=
 
-.PHONY: lab test test-full nbval setup browser-deps solutions notebooks record bench budgets lint clean
+.PHONY: lab test test-full nbval setup setup-dev browser-deps solutions notebooks record bench budgets lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
+# The student's install: the course package and JupyterLab (what `make lab` needs).
 $(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e ".[lab,dev]"
+	$(PY) -m pip install -q -e ".[lab]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (coursekit)" > /dev/null
 	touch $@
 
+# Tests and instructor tooling on top (nbgrader, nbval, papermill, offline MathJax, ...).
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[lab,dev,instructor]"
+	touch $@
+
 setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
 
 # tools/lab.py adds --allow-root as root, opens no browser without a display
 # (or with COURSEKIT_LAB_NO_BROWSER=1), takes the next free port from 8888 and prints the URL
@@ -48,37 +55,37 @@ browser-deps:
 # once (tests/notebook_gate.py), two at a time. stdin from /dev/null: CI runs with no standard
 # input, and IPython cannot even be imported under pytest's capture when there is none.
 PYTEST := COURSEKIT_PROFILE=smoke COURSEKIT_DEVICE=cpu $(PY) -m pytest -p no:nbval -n 2 --dist loadgroup
-test: setup browser-deps
-	$(PY) -m ruff check coursekit tests solutions benchmarks
+test: setup-dev browser-deps
+	$(PY) -m ruff check coursekit tests solutions benchmarks tools
 	$(PY) -m coursekit.authoring check
 	$(PYTEST) tests -m "not full" --durations=15 $(PYTEST_ARGS) < /dev/null
 
 # Slower and complete: the gate plus every student notebook executed from the top.
-test-full: setup browser-deps
+test-full: setup-dev browser-deps
 	$(PYTEST) tests --durations=15 $(PYTEST_ARGS) < /dev/null
 
 # Instructors: nbval over the solution notebooks, a fresh execution of each compared with the
 # committed '# NBVAL_CHECK_OUTPUT' outputs (the gate does the same comparison inside its one run).
-nbval: setup
+nbval: setup-dev
 	COURSEKIT_PROFILE=smoke COURSEKIT_DEVICE=cpu COURSEKIT_OFFLINE=1 $(PY) -m pytest -p no:xdist solutions \
 	  --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS) < /dev/null
 
-solutions: setup
+solutions: setup-dev
 	$(PY) -m coursekit.build --profile $(PROFILE)
 
-notebooks: setup
+notebooks: setup-dev
 	$(PY) -m coursekit.authoring sync
 
-record: setup
+record: setup-dev
 	$(PY) -m coursekit.authoring record
 
-bench: setup
+bench: setup-dev
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
-budgets: setup
+budgets: setup-dev
 	$(PY) -m coursekit.build --budgets
 
-lint: setup
+lint: setup-dev
 	$(PY) -m ruff check coursekit tests solutions tools
 	$(PY) -m ruff format --check coursekit tests tools
 
