@@ -25,7 +25,7 @@ import pytest
 
 from .conftest import REPO, SERVER_START_S, SHOTS, UI_MS, _alive, _descendants, _write_settings
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # the browser share on one worker
 
 COURSE_KERNEL = "Python 3 (coursekit)"  # the display name `make setup` installs the kernel under
 URL_IN_BOX = re.compile(r"│ (http://\S+:(\d+)/lab/tree/00_welcome\.ipynb\?token=\w+)")

@@ -15,7 +15,7 @@ import pytest
 
 from .conftest import REPO, SHOTS
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # the browser share on one worker
 
 INLINE_OR_DISPLAY = re.compile(r"\$\$[^$]+\$\$|\$[^$\n]+\$")
 MATHJAX_S = 30
