@@ -7,6 +7,7 @@
 #   make record                  re-record the committed '# NBVAL_CHECK_OUTPUT' outputs
 #   make bench                   training-step benchmarks against the reference implementations
 #   make budgets                 each notebook's time against its profile budget
+#   make test-gpu-dry            every solution notebook in the gpu profile's sizes, on the CPU, 2 steps
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,7 +15,7 @@ PY     := $(VENV)/bin/python
 PROFILE ?= cpu
 PYTEST_ARGS ?=
 
-.PHONY: lab test setup browser-deps solutions notebooks record bench budgets lint clean
+.PHONY: lab test test-gpu-dry setup browser-deps solutions notebooks record bench budgets lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +28,9 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 setup: $(VENV)/.installed
 
+# PYTORCH_ENABLE_MPS_FALLBACK: on a Mac, operations Apple's GPU lacks run on the CPU instead of failing
 lab: setup
-	cd notebooks && $(CURDIR)/$(VENV)/bin/jupyter lab 00_welcome.ipynb
+	cd notebooks && PYTORCH_ENABLE_MPS_FALLBACK=1 $(CURDIR)/$(VENV)/bin/jupyter lab 00_welcome.ipynb
 
 # Chromium for the browser tests, from the system's package manager (never a browser download).
 browser-deps:
@@ -46,6 +48,10 @@ test: setup browser-deps
 	$(PY) -m coursekit.authoring check
 	COURSEKIT_PROFILE=smoke COURSEKIT_DEVICE=cpu $(PY) -m pytest tests solutions --nbval-lax \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --durations=15 $(PYTEST_ARGS) < /dev/null
+
+# The gpu profile's code paths on the CPU (not in `make test`: see README for its time)
+test-gpu-dry: setup
+	$(PY) -m coursekit.dryrun < /dev/null
 
 solutions: setup
 	$(PY) -m coursekit.build --profile $(PROFILE)

@@ -167,12 +167,19 @@ def profile(name: str | None = None) -> Profile:
             f"unknown profile {chosen!r}; valid profiles are {', '.join(PROFILES)} "
             "(set COURSEKIT_PROFILE or the notebook's PROFILE parameter)"
         )
+    chosen_profile = PROFILES[key]
     cap = os.environ.get("COURSEKIT_STEP_CAP", "").strip()
     if cap:
         if not cap.isdigit() or int(cap) < 1:
             raise ValueError(f"COURSEKIT_STEP_CAP must be a positive whole number of steps, got {cap!r}")
-        return replace(PROFILES[key], step_cap=int(cap))
-    return PROFILES[key]
+        chosen_profile = replace(chosen_profile, step_cap=int(cap))
+    most = os.environ.get("COURSEKIT_MAX_EXAMPLES", "").strip()
+    if most:  # the gpu dry run (coursekit.dryrun): gpu sizes and widths, fewer examples
+        if not most.isdigit() or int(most) < 1:
+            raise ValueError(f"COURSEKIT_MAX_EXAMPLES must be a positive whole number, got {most!r}")
+        chosen_profile = replace(chosen_profile, n_train=min(chosen_profile.n_train, int(most)),
+                                 n_test=min(chosen_profile.n_test, int(most)))
+    return chosen_profile
 
 
 def active_profile() -> Profile:
