@@ -59,6 +59,8 @@ def run(names: list[str] | None = None, *, timeout: int = 900, out: Path | None 
         row["slowest"] = ", ".join(f"cell {i}: {s:.0f} s" for i, s in slowest)
         print(f"{row['name']:<50} {row['seconds']:7.1f} s  {'FAILED' if row['error'] else 'ok':<6}  "
               f"slowest {row['slowest']}", flush=True)
+        if row["error"]:
+            print("    " + row["error"].strip().splitlines()[-1][:300], flush=True)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         total = sum(r["seconds"] for r in rows)
