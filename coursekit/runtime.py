@@ -53,6 +53,9 @@ class Profile:
     # many steps and ignores its wall-clock budget: smoke runs repeat exactly, whatever the machine's
     # load. `COURSEKIT_STEP_CAP` sets it for any profile (the gpu dry run: gpu sizes, a few steps).
     step_cap: int | None = None
+    # When set, `count` (and n_train/n_test) never exceed it: `COURSEKIT_MAX_EXAMPLES`, for the gpu
+    # dry run (coursekit.dryrun), which takes the gpu profile's sizes but cannot afford its data on a CPU.
+    max_examples: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def pick(self, **by_profile: Any) -> Any:
@@ -69,6 +72,14 @@ class Profile:
             f"no value for profile {self.name!r}; pass one as {self.name}=... "
             f"(got values for {sorted(by_profile)})"
         )
+
+    def count(self, **by_profile: int) -> int:
+        """:meth:`pick` for a number of examples: ``P.count(smoke=128, cpu=2048, gpu=8192)``.
+
+        The same value as ``pick``, except in a dry run (``max_examples`` set), where it is capped.
+        """
+        n = self.pick(**by_profile)
+        return n if self.max_examples is None else min(n, self.max_examples)
 
     def scaled(self, channels: int, minimum: int = 4) -> int:
         """Scale a reference channel count by the profile's width, rounded to a multiple of 4."""
@@ -178,7 +189,7 @@ def profile(name: str | None = None) -> Profile:
         if not most.isdigit() or int(most) < 1:
             raise ValueError(f"COURSEKIT_MAX_EXAMPLES must be a positive whole number, got {most!r}")
         chosen_profile = replace(chosen_profile, n_train=min(chosen_profile.n_train, int(most)),
-                                 n_test=min(chosen_profile.n_test, int(most)))
+                                 n_test=min(chosen_profile.n_test, int(most)), max_examples=int(most))
     return chosen_profile
 
 

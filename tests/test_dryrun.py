@@ -27,3 +27,12 @@ def test_max_examples_only_lowers_counts(monkeypatch):
 def test_an_unknown_notebook_name_is_an_error():
     with pytest.raises(SystemExit, match="no solution notebook matches"):
         dryrun.run(["9.9_nothing"])
+
+
+def test_count_is_pick_except_in_a_dry_run(monkeypatch):
+    monkeypatch.delenv("COURSEKIT_MAX_EXAMPLES", raising=False)
+    assert runtime.profile("gpu").count(smoke=8, cpu=2048, gpu=8192) == 8192
+    assert runtime.profile("cpu").count(smoke=8, cpu=2048, gpu=8192) == 2048
+    monkeypatch.setenv("COURSEKIT_MAX_EXAMPLES", "256")
+    assert runtime.profile("gpu").count(smoke=8, cpu=2048, gpu=8192) == 256
+    assert runtime.profile("smoke").count(smoke=8, cpu=2048, gpu=8192) == 8
