@@ -9,6 +9,7 @@
 #   make nbval                   nbval's fresh-output check of those cells (executes every solution)
 #   make bench                   training-step benchmarks against the reference implementations
 #   make budgets                 each notebook's time against its profile budget
+#   make test-gpu-dry            every solution notebook in the gpu profile's sizes, on the CPU, 2 steps
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -17,7 +18,7 @@ PROFILE ?= cpu
 PYTEST_ARGS ?=
 LAB_ARGS ?=
 
-.PHONY: lab test test-full nbval setup setup-dev browser-deps solutions notebooks record bench budgets lint clean
+.PHONY: lab test test-full test-gpu-dry nbval setup setup-dev browser-deps solutions notebooks record bench budgets lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +39,10 @@ setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev
 
 # tools/lab.py adds --allow-root as root, opens no browser without a display
-# (or with COURSEKIT_LAB_NO_BROWSER=1), takes the next free port from 8888 and prints the URL
+# (or with COURSEKIT_LAB_NO_BROWSER=1), takes the next free port from 8888 and prints the URL.
+# PYTORCH_ENABLE_MPS_FALLBACK: on a Mac, operations Apple's GPU lacks run on the CPU instead of failing
 lab: setup
-	$(PY) tools/lab.py $(LAB_ARGS)
+	PYTORCH_ENABLE_MPS_FALLBACK=1 $(PY) tools/lab.py $(LAB_ARGS)
 
 # Chromium for the browser tests, from the system's package manager (never a browser download).
 browser-deps:
@@ -63,6 +65,10 @@ test: setup-dev browser-deps
 # Slower and complete: the gate plus every student notebook executed from the top.
 test-full: setup-dev browser-deps
 	$(PYTEST) tests --durations=15 $(PYTEST_ARGS) < /dev/null
+
+# The gpu profile's code paths on the CPU (not in `make test`: see README for its time)
+test-gpu-dry: setup-dev
+	$(PY) -m coursekit.dryrun < /dev/null
 
 # Instructors: nbval over the solution notebooks, a fresh execution of each compared with the
 # committed '# NBVAL_CHECK_OUTPUT' outputs (the gate does the same comparison inside its one run).

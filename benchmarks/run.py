@@ -8,8 +8,9 @@ the coursekit implementation and the reference (``benchmarks/reference.py``, no 
 import) run the *same* step function on the same inputs, each in a fresh subprocess, in
 alternating order. Reported: images per second, peak memory (CUDA: ``max_memory_allocated``;
 CPU: the peak resident-set growth of the process during the steps), and the ratios
-coursekit / reference. On CUDA each case also runs with mixed precision (bf16 autocast) and
-with ``channels_last``. Results go to ``build/benchmarks/`` (Markdown and JSON).
+coursekit / reference. On CUDA each case also runs with mixed precision (the course's autocast:
+bf16 on Ampere and newer, fp16 below; the steps time no GradScaler) and with ``channels_last``.
+Results go to ``build/benchmarks/`` (Markdown and JSON).
 """
 
 from __future__ import annotations
@@ -104,7 +105,9 @@ def make_step(case: str, impl: str, models: dict, s: dict, dev, amp: bool, chann
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     for m in models.values():
         m.to(dev, memory_format=fmt)
-    ctx = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if amp else (lambda: torch.autocast("cpu", enabled=False))
+    from coursekit.train import autocast  # the course's policy: bf16 from compute capability 8.0, else fp16
+
+    ctx = (lambda: autocast(dev)) if amp else (lambda: torch.autocast("cpu", enabled=False))
 
     def img(c, h=side):
         return torch.randn(b, c, h, h, device=dev).contiguous(memory_format=fmt)

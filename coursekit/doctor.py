@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 
-__all__ = ["diagnose", "doctor"]
+__all__ = ["diagnose", "doctor", "mps_summary"]
 
 
 def diagnose(check_network: bool = True, timeout: float = 2.0) -> dict[str, object]:
@@ -39,6 +39,11 @@ def diagnose(check_network: bool = True, timeout: float = 2.0) -> dict[str, obje
         props = torch.cuda.get_device_properties(dev)
         facts["gpu"] = props.name
         facts["gpu_memory_gb"] = round(props.total_memory / 2**30, 1)
+        facts["compute_capability"] = "{}.{}".format(*torch.cuda.get_device_capability(dev))
+    if dev is not None:
+        from .train import amp_policy
+
+        facts["mixed_precision"] = amp_policy(dev).reason
     try:
         facts["profile"] = profile().name
     except ValueError as e:
@@ -53,6 +58,8 @@ def diagnose(check_network: bool = True, timeout: float = 2.0) -> dict[str, obje
         hint = ("on Colab choose Runtime → Change runtime type → GPU" if facts["colab"]
                 else "every notebook still runs, only smaller and slower")
         advice.append(f"no GPU: notebooks run on the CPU, in the cpu profile unless you choose another ({hint}).")
+    if dev is not None and dev.type == "mps":
+        advice.append(mps_summary(fallback=os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK") == "1"))
     if facts["downloads_possible"] is False:
         advice.append("offline: datasets and pretrained weights that are not cached are replaced by the "
                       "course's offline sources (each notebook says which).")
@@ -62,12 +69,30 @@ def diagnose(check_network: bool = True, timeout: float = 2.0) -> dict[str, obje
     return facts
 
 
+def mps_summary(fallback: bool) -> str:
+    """What a Mac student gets on Apple's GPU (MPS): said by ``doctor()``, tested without a Mac."""
+    text = (
+        "Apple GPU (MPS): models train on your Mac's GPU in float32 (no mixed precision there), in the "
+        "cpu profile's sizes (the gpu profile assumes a CUDA card; set COURSEKIT_PROFILE=gpu to try it). "
+        "MPS has no float64: the course computes its float64 statistics (colour matching, SSIM, PCA, "
+        "Fréchet distance) on the CPU and moves the results back. "
+    )
+    if fallback:
+        return text + "Operations MPS lacks fall back to the CPU (PYTORCH_ENABLE_MPS_FALLBACK=1 is set)."
+    return text + (
+        "An operation MPS lacks stops with NotImplementedError: start Jupyter with "
+        "PYTORCH_ENABLE_MPS_FALLBACK=1 (`make lab` sets it) so such operations run on the CPU, or "
+        "use COURSEKIT_DEVICE=cpu."
+    )
+
+
 def doctor(check_network: bool = True) -> dict[str, object]:
     """Print versions, device, profile, data cache, network, and concrete advice."""
     facts = diagnose(check_network=check_network)
     labels = {
         "python": "Python", "torch": "PyTorch", "torchvision": "torchvision", "coursekit": "coursekit",
-        "device": "device", "gpu": "GPU", "gpu_memory_gb": "GPU memory (GB)", "cpu_cores": "CPU cores",
+        "device": "device", "gpu": "GPU", "gpu_memory_gb": "GPU memory (GB)",
+        "compute_capability": "compute capability", "mixed_precision": "mixed precision", "cpu_cores": "CPU cores",
         "torch_threads": "torch threads", "profile": "profile", "data_cache": "data cache",
         "downloads_possible": "downloads possible", "colab": "on Colab",
     }

@@ -58,7 +58,7 @@ def psnr(
 
 def _gaussian_window(sigma: float, truncate: float = 3.5) -> torch.Tensor:
     radius = int(truncate * sigma + 0.5)
-    x = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    x = torch.arange(-radius, radius + 1, dtype=torch.float64, device="cpu")
     g = torch.exp(-(x**2) / (2 * sigma**2))
     return g / g.sum()
 
@@ -70,10 +70,14 @@ def ssim(
     sigma: float = 1.5,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """Structural similarity (mean of the SSIM map over valid positions and channels), per image."""
+    """Structural similarity (mean of the SSIM map over valid positions and channels), per image.
+
+    Computed in float64 on the CPU (the variances are differences of close numbers; MPS has no
+    float64); the per-image values return to ``pred``'s device. A metric, not a loss: no gradient.
+    """
     _check_pair(pred, target, "ssim")
     c = pred.shape[1]
-    g = _gaussian_window(sigma).to(pred.device)
+    g = _gaussian_window(sigma)  # float64, CPU
     k = g.numel()
     if min(pred.shape[-2:]) < k:
         raise ValueError(f"ssim needs images of at least {k}x{k} pixels, got {tuple(pred.shape[-2:])}")
@@ -83,14 +87,13 @@ def ssim(
     def blur(z: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, C, H-k+1, W-k+1), valid positions
         return F.conv2d(F.conv2d(z, wx, groups=c), wy, groups=c)
 
-    x, y = pred.double(), target.double()
+    x, y = pred.detach().cpu().double(), target.detach().cpu().double()
     mx, my = blur(x), blur(y)
     vx, vy, cxy = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
-    return _reduce(
-        s.flatten(1).mean(1).to(pred.dtype if pred.is_floating_point() else torch.float32), reduction
-    )
+    dtype = pred.dtype if pred.is_floating_point() else torch.float32
+    return _reduce(s.flatten(1).mean(1).to(device=pred.device, dtype=dtype), reduction)
 
 
 def ink(images: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:

@@ -44,13 +44,13 @@ __all__ = [
 
 # --- the Fréchet distance --------------------------------------------------------------------------
 def gaussian_stats(feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean (D,) and unbiased covariance (D, D) of features (N, D), in float64."""
+    """Mean (D,) and unbiased covariance (D, D) of features (N, D), in float64 on the CPU."""
     if not isinstance(feats, torch.Tensor) or feats.dim() != 2:
         got = tuple(feats.shape) if isinstance(feats, torch.Tensor) else type(feats).__name__
         raise ValueError(f"features must be a 2-D tensor (N, D), got {got}; flatten them first")
     if feats.shape[0] < 2:
         raise ValueError(f"need at least 2 feature vectors to estimate a covariance, got {feats.shape[0]}")
-    f = feats.detach().to(torch.float64).cpu()
+    f = feats.detach().cpu().to(torch.float64)  # to the CPU first: MPS has no float64
     mu = f.mean(0)
     centred = f - mu
     sigma = centred.T @ centred / (f.shape[0] - 1)
@@ -165,7 +165,7 @@ def _fingerprint(images: torch.Tensor, labels: torch.Tensor | None, extra: str) 
 
 def _rotations(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Self-supervised labels when a dataset has none: each image rotated by 0/90/180/270 degrees."""
-    k = torch.arange(len(x)) % 4
+    k = torch.arange(len(x), device=x.device) % 4
     out = torch.stack([torch.rot90(img, int(r), dims=(-2, -1)) for img, r in zip(x, k)])
     return out, k
 
@@ -385,5 +385,5 @@ def class_coverage(probs_or_labels: torch.Tensor, num_classes: int | None = None
     k = num_classes or (probs_or_labels.shape[1] if probs_or_labels.dim() == 2 else int(labels.max()) + 1)
     hist = torch.bincount(labels.long().cpu(), minlength=k).float()
     p = hist / hist.sum()
-    entropy = -(p[p > 0] * p[p > 0].log()).sum() / torch.log(torch.tensor(float(k)))
+    entropy = -(p[p > 0] * p[p > 0].log()).sum() / torch.log(torch.tensor(float(k), device=hist.device))
     return int((hist > 0).sum()), float(entropy)

@@ -56,6 +56,9 @@ class Profile:
     # Seeds a headline comparison runs over by default (`experiment.over_seeds`); shrink models
     # and data before dropping seeds.
     n_seeds: int = 3
+    # When set, `count` (and n_train/n_test) never exceed it: `COURSEKIT_MAX_EXAMPLES`, for the gpu
+    # dry run (coursekit.dryrun), which takes the gpu profile's sizes but cannot afford its data on a CPU.
+    max_examples: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def pick(self, **by_profile: Any) -> Any:
@@ -72,6 +75,14 @@ class Profile:
             f"no value for profile {self.name!r}; pass one as {self.name}=... "
             f"(got values for {sorted(by_profile)})"
         )
+
+    def count(self, **by_profile: int) -> int:
+        """:meth:`pick` for a number of examples: ``P.count(smoke=128, cpu=2048, gpu=8192)``.
+
+        The same value as ``pick``, except in a dry run (``max_examples`` set), where it is capped.
+        """
+        n = self.pick(**by_profile)
+        return n if self.max_examples is None else min(n, self.max_examples)
 
     def scaled(self, channels: int, minimum: int = 4) -> int:
         """Scale a reference channel count by the profile's width, rounded to a multiple of 4."""
@@ -118,6 +129,9 @@ PROFILES: dict[str, Profile] = {
 }
 
 _active: Profile | None = None
+# How many times seed_everything has run: generators derived from the run's seed (the exercise
+# checks' inputs) restart when it changes, so re-running a notebook's first cell repeats them too.
+_seed_generation = 0
 
 
 def _cuda_available() -> bool:
@@ -169,12 +183,19 @@ def profile(name: str | None = None) -> Profile:
             f"unknown profile {chosen!r}; valid profiles are {', '.join(PROFILES)} "
             "(set COURSEKIT_PROFILE or the notebook's PROFILE parameter)"
         )
+    chosen_profile = PROFILES[key]
     cap = os.environ.get("COURSEKIT_STEP_CAP", "").strip()
     if cap:
         if not cap.isdigit() or int(cap) < 1:
             raise ValueError(f"COURSEKIT_STEP_CAP must be a positive whole number of steps, got {cap!r}")
-        return replace(PROFILES[key], step_cap=int(cap))
-    return PROFILES[key]
+        chosen_profile = replace(chosen_profile, step_cap=int(cap))
+    most = os.environ.get("COURSEKIT_MAX_EXAMPLES", "").strip()
+    if most:  # the gpu dry run (coursekit.dryrun): gpu sizes and widths, fewer examples
+        if not most.isdigit() or int(most) < 1:
+            raise ValueError(f"COURSEKIT_MAX_EXAMPLES must be a positive whole number, got {most!r}")
+        chosen_profile = replace(chosen_profile, n_train=min(chosen_profile.n_train, int(most)),
+                                 n_test=min(chosen_profile.n_test, int(most)), max_examples=int(most))
+    return chosen_profile
 
 
 def active_profile() -> Profile:
@@ -185,15 +206,22 @@ def active_profile() -> Profile:
 def seed_everything(seed: int = 0, deterministic: bool = False) -> None:
     """Seed Python, NumPy and PyTorch (all devices).
 
-    On the CPU the same seed repeats a run exactly. ``deterministic=True`` also asks cuDNN for
-    deterministic kernels (slower; GPU results are otherwise only repeatable up to rounding).
+    On the CPU the same seed repeats a run exactly. ``deterministic=True`` also makes PyTorch use
+    deterministic kernels (``torch.use_deterministic_algorithms``, warning where an operation has
+    none) and cuBLAS a fixed workspace; slower, and GPU results are otherwise only repeatable up to
+    rounding.
     """
+    global _seed_generation
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    _seed_generation += 1
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     if deterministic:
+        # cuBLAS reads this when its first handle is made: set it before any CUDA matmul runs
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
 

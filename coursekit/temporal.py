@@ -139,7 +139,7 @@ def stylize_video(
     Frame-by-frame (weight 0): every frame starts from its content image and is optimised alone.
     Temporal (weight > 0): every frame after the first starts from the warped previous result
     (content where occluded) and adds ``temporal_weight * temporal_loss``. ``steps`` L-BFGS
-    evaluations per frame, one progress bar for the clip. Returns (T, 3, H, W) in [0, 1].
+    evaluations per frame, one progress bar per frame. Returns (T, 3, H, W) in [0, 1].
     """
     from .models.style import CONTENT_LAYERS, LBFGS_CHUNK, STYLE_LAYERS, PerceptualLoss, VGGFeatures, lbfgs
     from .runtime import device as default_device
@@ -189,19 +189,15 @@ def stylize_video(
     chunks = math.ceil(steps / LBFGS_CHUNK)  # progress-bar steps per frame
 
     def step(i: int, _) -> dict[str, float]:
-        if i % chunks == 0:  # next frame
-            if i:
-                outputs.append(state["x"].detach().clamp(0, 1))
-            start_frame(i // chunks)
         state["opt"].step(closure)  # unconstrained, as in coursekit.models.style.transfer
         return {"frame": float(state["t"]), "loss": state["loss"]}
 
-    loop(
-        step,
-        max_steps=chunks * len(frames),
-        max_seconds=math.inf,
-        progress=progress,
-        desc="video (temporal loss)" if temporal_weight > 0 else "video (frame by frame)",
-    )
-    outputs.append(state["x"].detach().clamp(0, 1))
+    kind = "temporal loss" if temporal_weight > 0 else "frame by frame"
+    # One loop per frame: a profile's step cap (smoke, the gpu dry run) then shortens every frame's
+    # optimisation instead of cutting the clip short.
+    for t in range(len(frames)):
+        start_frame(t)
+        loop(step, max_steps=chunks, max_seconds=math.inf, progress=progress,
+             desc=f"video ({kind}) frame {t + 1}/{len(frames)}")
+        outputs.append(state["x"].detach().clamp(0, 1))
     return torch.cat(outputs)

@@ -1,7 +1,9 @@
 """Small, readable training utilities shared by the notebooks.
 
 * :func:`fit` trains a model on batches with a loss function: progress bar, wall-clock budget,
-  mixed precision on CUDA, a :class:`History` for plotting, optional checkpoint + resume.
+  mixed precision chosen by :func:`amp_policy` (bf16 on Ampere and newer, fp16 with a
+  GradScaler on older CUDA cards such as Colab's T4, float32 elsewhere), a :class:`History`
+  for plotting, optional checkpoint + resume.
 * :func:`loop` runs any step function (for custom loops such as GANs) with the same progress
   bar, budget and history, so every notebook keeps its time on any hardware.
 * :func:`save_checkpoint` / :func:`load_checkpoint` write atomically (temp file, then rename)
@@ -21,7 +23,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -30,9 +32,12 @@ from .runtime import active_profile
 from .runtime import device as default_device
 
 __all__ = [
+    "AmpPolicy",
     "Budget",
     "CheckpointError",
     "History",
+    "MixedPrecision",
+    "amp_policy",
     "autocast",
     "fit",
     "load_checkpoint",
@@ -117,12 +122,82 @@ def to_device(batch: Any, dev: torch.device, channels_last: bool = False) -> Any
     return batch
 
 
+class AmpPolicy(NamedTuple):
+    """How one device trains in mixed precision: ``dtype`` None means full float32."""
+
+    dtype: torch.dtype | None
+    needs_scaler: bool
+    reason: str
+
+
+def amp_policy(dev: torch.device | str, enabled: bool = True) -> AmpPolicy:
+    """The mixed precision a device gets, from its compute capability.
+
+    * CUDA with compute capability >= 8.0 (Ampere, Ada, Hopper: A100, RTX 30xx/40xx, L4, H100):
+      **bf16**, no loss scaling (bf16 has float32's exponent range).
+    * CUDA below 8.0 (Colab's T4 is 7.5, V100 7.0): **fp16 with a GradScaler**. PyTorch reports
+      bf16 as "supported" there too, but emulates it: convolutions run slowly or fail.
+    * CPU and Apple MPS: float32 (CPU autocast gains little on these convolutions; MPS autocast
+      is new and partial in the torch versions the course supports).
+    """
+    dev = torch.device(dev)
+    if not enabled or dev.type != "cuda":
+        return AmpPolicy(None, False, f"float32 on {dev.type}")
+    major, minor = torch.cuda.get_device_capability(dev)
+    if (major, minor) >= (8, 0):
+        return AmpPolicy(torch.bfloat16, False, f"bf16 (compute capability {major}.{minor} >= 8.0)")
+    return AmpPolicy(torch.float16, True, f"fp16 + GradScaler (compute capability {major}.{minor} < 8.0)")
+
+
 def autocast(dev: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
-    """Mixed precision on CUDA (bf16 where supported, else fp16); a no-op elsewhere."""
-    if enabled and dev.type == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
-    return contextlib.nullcontext()
+    """Mixed precision as :func:`amp_policy` chooses for ``dev``; a no-op where it chooses float32.
+
+    For a forward pass only (evaluation). A training step needs :class:`MixedPrecision`, whose
+    ``step`` adds the GradScaler that fp16 needs.
+    """
+    return MixedPrecision(dev, enabled).autocast()
+
+
+class MixedPrecision:
+    """The one mixed-precision helper every training loop uses (``fit``, the GAN loops, the notebooks).
+
+    ``amp = MixedPrecision(dev)``; forward passes run ``with amp.autocast():``; each optimiser step is
+    ``amp.step(loss, optimizer)`` (zero the gradients, backward, step). Under fp16 (CUDA below
+    compute capability 8.0) a GradScaler scales the loss so small gradients do not underflow, and
+    skips a step whose gradients overflowed; under bf16 or float32 the step is a plain one.
+    """
+
+    def __init__(self, dev: torch.device | str, enabled: bool = True) -> None:
+        self.device = torch.device(dev)
+        self.policy = amp_policy(self.device, enabled)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.policy.needs_scaler)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.policy.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.policy.dtype)
+
+    def step(
+        self,
+        loss: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        *,
+        grad_clip: float | None = None,
+        zero_grad: bool = True,
+    ) -> None:
+        """Backward ``loss`` and step ``optimizer`` (gradients clipped to ``grad_clip`` if given)."""
+        if zero_grad:
+            optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if grad_clip is not None:
+            self.scaler.unscale_(optimizer)
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            nn.utils.clip_grad_norm_(params, grad_clip)
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
+    def __repr__(self) -> str:
+        return f"MixedPrecision({self.device}: {self.policy.reason})"
 
 
 def _progress(total: int | None, desc: str, enabled: bool) -> Any:
@@ -266,8 +341,7 @@ def fit(
     if channels_last and dev.type == "cuda":
         model.to(memory_format=torch.channels_last)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
-    use_amp = amp and dev.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and not torch.cuda.is_bf16_supported())
+    mp = MixedPrecision(dev, amp)
     history = History()
     start_step = 0
     if checkpoint is not None and Path(checkpoint).exists():
@@ -279,18 +353,12 @@ def fit(
     def step_fn(step: int, batch: Any) -> dict[str, float]:
         model.train()
         batch = to_device(batch, dev, channels_last and dev.type == "cuda")
-        with autocast(dev, use_amp):
+        with mp.autocast():
             out = loss_fn(model, batch)
         losses = out if isinstance(out, dict) else {"loss": out}
         if "loss" not in losses:
             raise KeyError(f"loss_fn returned a dict without a 'loss' entry (keys: {sorted(losses)})")
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(losses["loss"]).backward()
-        if grad_clip is not None:
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
+        mp.step(losses["loss"], optimizer, grad_clip=grad_clip)
         return {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for k, v in losses.items()}
 
     loop(step_fn, data, max_steps=max_steps, max_seconds=max_seconds, epochs=epochs, desc=desc,

@@ -64,3 +64,31 @@ def test_model_trains_on_cuda_under_autocast(name):
     assert torch.isfinite(loss)
     grads = [p.grad for p in model.parameters() if p.requires_grad and p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_amp_policy_matches_the_card_and_trains():
+    cc = torch.cuda.get_device_capability()
+    policy = train.amp_policy("cuda")
+    assert policy.dtype == (torch.bfloat16 if cc >= (8, 0) else torch.float16)
+    assert policy.needs_scaler == (cc < (8, 0))
+    net = nn.Linear(8, 1).cuda()
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    amp = train.MixedPrecision("cuda")
+    x, y = torch.randn(64, 8, device="cuda"), torch.randn(64, 1, device="cuda")
+    first = None
+    for _ in range(30):
+        with amp.autocast():
+            loss = nn.functional.mse_loss(net(x).float(), y)
+        amp.step(loss, opt)
+        first = float(loss) if first is None else first
+    assert float(loss) < first
+
+
+def test_colour_statistics_on_cuda_match_the_cpu():
+    from coursekit.imagemetrics import ssim
+    from coursekit.models.style import match_color
+
+    a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    got = match_color(a.cuda(), b.cuda())
+    assert got.is_cuda and torch.allclose(got.cpu(), match_color(a, b), atol=1e-5)
+    assert torch.allclose(ssim(a.cuda(), b.cuda()).cpu(), ssim(a, b), atol=1e-6)

@@ -99,3 +99,19 @@ def test_stylize_video_temporal_weight_reduces_flicker():
     )
     assert plain.shape == steady.shape == (3, 3, 16, 16)
     assert temporal.flicker(steady, clip.flows, clip.masks) < temporal.flicker(plain, clip.flows, clip.masks)
+
+
+def test_a_step_cap_shortens_each_frame_not_the_clip(monkeypatch):
+    """The gpu dry run caps every loop at 2 steps; a clip needing 3 steps a frame kept only its first frame."""
+    from dataclasses import replace
+
+    from coursekit import runtime
+    from coursekit.data import video
+    from tests.test_models_style import _tiny_vgg
+
+    monkeypatch.setattr(runtime, "_active", replace(runtime.PROFILES["smoke"], step_cap=2))
+    clip = video.pan(torch.rand(3, 32, 32), n_frames=3, size=16, velocity=(1.5, 0.5), scene=32)
+    out = temporal.stylize_video(clip.frames, clip.flows, clip.masks, torch.rand(3, 16, 16), steps=15,
+                                 features=_tiny_vgg(("relu1_1", "relu2_1", "relu3_2")), device=torch.device("cpu"),
+                                 progress=False, style_layers=("relu1_1", "relu2_1"), content_layers=("relu3_2",))
+    assert out.shape == (3, 3, 16, 16)

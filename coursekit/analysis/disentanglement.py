@@ -105,9 +105,9 @@ def mutual_information_matrix(
     if not kept:
         raise ValueError("every factor is constant: nothing to score")
     mi = torch.tensor(
-        [[discrete_mutual_info(z[:, j], factors[:, k]) for k in kept] for j in range(z.shape[1])]
-    )
-    ent = torch.tensor([discrete_entropy(factors[:, k]) for k in kept])
+        [[discrete_mutual_info(z[:, j], factors[:, k]) for k in kept] for j in range(z.shape[1])], device="cpu"
+    )  # from NumPy counts
+    ent = torch.tensor([discrete_entropy(factors[:, k]) for k in kept], device="cpu")
     return mi, ent, kept
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import random
 import sys
 import traceback
 import warnings
@@ -58,6 +59,7 @@ __all__ = [
     "Mismatch",
     "ShortcutUsed",
     "arg_is",
+    "check_seed",
     "exercise",
     "expect",
     "expect_close",
@@ -65,6 +67,26 @@ __all__ = [
     "expect_shape",
     "results",
 ]
+
+_CHECK_RNG: tuple[tuple[int, int], random.Random] | None = None
+
+
+def check_seed() -> int:
+    """A fresh seed for one check's random inputs: new at every call, yet the same sequence in every
+    run with the same seed.
+
+    Derived from the run's seed (``torch.initial_seed()``, which ``coursekit.start`` sets), from a
+    private generator that restarts whenever the run is seeded again: the notebook's own random
+    state is neither read nor advanced.
+    """
+    global _CHECK_RNG
+    from .. import runtime
+
+    key = (torch.initial_seed(), runtime._seed_generation)
+    if _CHECK_RNG is None or _CHECK_RNG[0] != key:
+        _CHECK_RNG = (key, random.Random(f"coursekit.checks:{key[0]}"))
+    return _CHECK_RNG[1].getrandbits(63)
+
 
 # Every check run in this interpreter, in order: the notebook tests read it after a solution
 # notebook has run, and fail when a solution's own answer does not pass its check.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from ._core import exercise, expect_equal
+from ._core import check_seed, exercise, expect_equal
 
 __all__ = ["check_conv_output_size", "conv_output_size"]
 
@@ -19,7 +19,7 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, 
 
 @exercise("output size of a convolution", answer=("coursekit.checks.welcome.conv_output_size",))
 def check_conv_output_size(student_fn) -> None:
-    rng = random.Random()
+    rng = random.Random(check_seed())
     cases = [dict(size=32, kernel=3, stride=1, padding=1, dilation=1),  # "same" padding
              dict(size=32, kernel=3, stride=2, padding=1, dilation=1),  # halves
              dict(size=28, kernel=5, stride=1, padding=0, dilation=1)]  # "valid"

@@ -210,8 +210,8 @@ class Shapes(torch.utils.data.Dataset):
 
     def _draw(self, factors: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         # the last row is white, so the colour index -1 (grey-scale sprites) picks it
-        rgb_table = torch.tensor([COLOURS[c] for c in FACTORS["colour"]] + [COLOURS["white"]])
-        half = torch.tensor([_HALF_SIZE[s] for s in FACTORS["scale"]])
+        rgb_table = torch.tensor([COLOURS[c] for c in FACTORS["colour"]] + [COLOURS["white"]], device=factors.device)
+        half = torch.tensor([_HALF_SIZE[s] for s in FACTORS["scale"]], device=factors.device)
         out = []
         for i in range(0, len(factors), 1024):  # in chunks: bounded memory for large n
             f, p = factors[i : i + 1024], positions[i : i + 1024]

@@ -113,11 +113,11 @@ def render_segments(
             f"segments must be at most {_SEGMENT} px long with radius <= {_MAX_RADIUS} px; "
             "resample longer strokes first"
         )
-    ink = torch.zeros(n_images * size * size + 1)  # last cell collects out-of-image pixels
+    ink = torch.zeros(n_images * size * size + 1, device=p0.device)  # last cell collects out-of-image pixels
     if m == 0:
         return ink[:-1].view(n_images, size, size)
     origin = torch.floor(torch.minimum(p0, p1) - _MAX_RADIUS - 1)  # (M, 2) window corner
-    offs = torch.arange(_WINDOW, dtype=torch.float32)
+    offs = torch.arange(_WINDOW, dtype=torch.float32, device=p0.device)
     gy, gx = torch.meshgrid(offs, offs, indexing="ij")  # (W, W)
     px = origin[:, 0, None, None] + gx  # (M, W, W) pixel column
     py = origin[:, 1, None, None] + gy
@@ -233,7 +233,7 @@ def _make_sketches_cached(n, size, seed, misalign, primitives, clean_width, smud
 def shift_images(images: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """Translate (B, C, H, W) images by per-image (dx, dy) pixels (bilinear, white fill)."""
     b, _, h, w = images.shape
-    theta = torch.zeros(b, 2, 3, dtype=images.dtype)
+    theta = torch.zeros(b, 2, 3, dtype=images.dtype, device=images.device)
     theta[:, 0, 0] = theta[:, 1, 1] = 1
     theta[:, 0, 2] = -2 * shift[:, 0] / w  # sampling grid moves opposite to the content
     theta[:, 1, 2] = -2 * shift[:, 1] / h
@@ -253,12 +253,12 @@ def align(rough: torch.Tensor, clean: torch.Tensor, max_shift: int = 3, step: fl
             f"rough and clean must both be (B, 1, H, W), got {tuple(rough.shape)} and {tuple(clean.shape)}"
         )
     ink = F.avg_pool2d(1 - rough, 3, 1, 1)  # (B, 1, H, W) blurred rough ink
-    offsets = torch.arange(-max_shift, max_shift + 1e-6, step)
-    best = torch.full((rough.shape[0],), -float("inf"))
-    best_shift = torch.zeros(rough.shape[0], 2)
+    offsets = torch.arange(-max_shift, max_shift + 1e-6, step, device="cpu")  # loop values
+    best = torch.full((rough.shape[0],), -float("inf"), device=rough.device)
+    best_shift = torch.zeros(rough.shape[0], 2, device=rough.device)
     for dy in offsets:
         for dx in offsets:
-            s = torch.tensor([[float(dx), float(dy)]]).expand(rough.shape[0], 2)
+            s = torch.tensor([[float(dx), float(dy)]], device=rough.device).expand(rough.shape[0], 2)
             score = ((1 - shift_images(clean, s)) * ink).flatten(1).sum(1)
             better = score > best
             best = torch.where(better, score, best)

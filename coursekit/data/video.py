@@ -193,7 +193,8 @@ def sprites(
         texture = photo[:, ty : ty + sprite_size, tx : tx + sprite_size].flip(-1)  # mirrored: stands out
         angle = float(torch.rand(1, generator=generator)) * 2 * torch.pi
         px, py = (float(torch.rand(1, generator=generator)) * (size - sprite_size) for _ in range(2))
-        dx, dy = speed * torch.cos(torch.tensor(angle)).item(), speed * torch.sin(torch.tensor(angle)).item()
+        theta = torch.tensor(angle, device="cpu")  # float32, as the cached clips were made
+        dx, dy = speed * torch.cos(theta).item(), speed * torch.sin(theta).item()
         # texture pixel q = p - position_t: offset = -position
         offsets = [(-(px + dx * t), -(py + dy * t)) for t in range(n_frames)]
         layers.append(_Layer(texture, [1.0] * n_frames, offsets))

@@ -60,7 +60,7 @@ class PCA(nn.Module):
     def fit(self, x: torch.Tensor) -> PCA:
         _check_images(x)
         self.shape = tuple(x.shape[1:])
-        flat = x.reshape(len(x), -1).double()  # (N, D)
+        flat = x.detach().reshape(len(x), -1).cpu().double()  # (N, D), float64 on the CPU (not on MPS)
         if self.code_size > min(flat.shape):
             raise ValueError(
                 f"code_size {self.code_size} is larger than min(N, D) = {min(flat.shape)}; "
@@ -68,9 +68,10 @@ class PCA(nn.Module):
             )
         mean = flat.mean(0)
         _, s, vt = torch.linalg.svd(flat - mean, full_matrices=False)  # s: (min(N,D),), vt: (., D)
-        self.mean = mean.float()
-        self.components = vt[: self.code_size].float()
-        self.explained_variance = (s[: self.code_size] ** 2 / max(len(flat) - 1, 1)).float()
+        back = {"device": x.device, "dtype": torch.float32}  # the fitted buffers live beside the data
+        self.mean = mean.to(**back)
+        self.components = vt[: self.code_size].to(**back)
+        self.explained_variance = (s[: self.code_size] ** 2 / max(len(flat) - 1, 1)).to(**back)
         return self
 
     def _fitted(self) -> None:

@@ -136,7 +136,9 @@ class ImagePool:
             raise ValueError(f"pool size must be ≥ 0, got {size}")
         self.size = size
         self.images: list[torch.Tensor] = []
-        self._rng = random.Random(seed)
+        # seed=None: drawn from Python's global generator, which coursekit.start seeds, so a run
+        # repeats (never from OS entropy); two pools still get different streams
+        self._rng = random.Random(seed if seed is not None else random.getrandbits(64))
 
     def __len__(self) -> int:
         return len(self.images)

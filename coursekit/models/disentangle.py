@@ -216,8 +216,8 @@ def pairs_by_factor(
     if len(classes) < 2:
         raise ValueError("pairs_by_factor needs at least two classes in labels")
     n = len(labels)
-    same = torch.empty(n, dtype=torch.long)
-    other = torch.empty(n, dtype=torch.long)
+    same = torch.empty(n, dtype=torch.long, device=labels.device)
+    other = torch.empty(n, dtype=torch.long, device=labels.device)
     members = {int(c): (labels == c).nonzero().flatten() for c in classes}
     not_members = {int(c): (labels != c).nonzero().flatten() for c in classes}
     for c, idx in members.items():

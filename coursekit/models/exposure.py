@@ -249,7 +249,7 @@ def describe(params: dict[str, torch.Tensor], index: int = 0) -> str:
         elif name == "gamma":
             parts.append(f"gamma {float(p):.2f}")
         elif name == "white_balance":
-            gains = torch.cat([torch.ones(1), p.exp()])
+            gains = torch.cat([torch.ones(1, device=p.device), p.exp()])
             gains = gains / (0.27 * gains[0] + 0.67 * gains[1] + 0.06 * gains[2])
             parts.append("white balance R×{:.2f} G×{:.2f} B×{:.2f}".format(*gains.tolist()))
         elif name in ("tone", "color_curve"):

@@ -149,7 +149,7 @@ def train_gan(
     """
     from ..losses import d_loss, g_loss
     from ..runtime import device as default_device
-    from ..train import autocast, loop
+    from ..train import MixedPrecision, loop
 
     if images.dim() != 4:
         raise ValueError(f"images must be (N, C, H, W) in [0, 1], got shape {tuple(images.shape)}")
@@ -160,22 +160,19 @@ def train_gan(
     data = images.to(dev) * 2 - 1  # to [-1, 1], the generator's Tanh range
     gen = torch.Generator().manual_seed(seed)
     nz = generator.nz
+    amp = MixedPrecision(dev)  # bf16 on Ampere+, fp16 with loss scaling on a T4, float32 elsewhere
 
     def step_fn(step: int, _: object) -> dict[str, float]:
         idx = torch.randint(len(data), (batch_size,), generator=gen).to(dev)
         real = data[idx]
         z = torch.randn(batch_size, nz, device=dev)
-        with autocast(dev):
+        with amp.autocast():
             fake = generator(z)
             loss_d = d_loss(discriminator(real), discriminator(fake.detach()), kind=loss)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        with autocast(dev):
+        amp.step(loss_d, opt_d)
+        with amp.autocast():
             loss_g = g_loss(discriminator(fake), kind=loss)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
+        amp.step(loss_g, opt_g)
         return {"d_loss": float(loss_d.detach()), "g_loss": float(loss_g.detach())}
 
     history = loop(

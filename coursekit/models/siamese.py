@@ -137,7 +137,7 @@ def pair_batch(
     ii, jj = ii[keep][:n_diff], jj[keep][:n_diff]
     i_all = torch.cat([torch.stack(i), ii])
     j_all = torch.cat([torch.stack(j), jj])
-    same = torch.cat([torch.ones(n_same), torch.zeros(len(ii))])
+    same = torch.cat([torch.ones(n_same, device=labels.device), torch.zeros(len(ii), device=labels.device)])
     return i_all, j_all, same
 
 
@@ -177,10 +177,11 @@ def n_way_tasks(
             f"{n_way}-way tasks need at least {n_way} classes (got {len(classes)}), "
             "and classes with two or more examples"
         )
-    support = torch.empty(n_tasks, n_way, dtype=torch.long)
-    query = torch.empty(n_tasks, dtype=torch.long)
-    answer = torch.empty(n_tasks, dtype=torch.long)
-    others_all = torch.tensor(sorted(by_class))
+    # indices, built on the CPU (labels were moved there above)
+    support = torch.empty(n_tasks, n_way, dtype=torch.long, device="cpu")
+    query = torch.empty(n_tasks, dtype=torch.long, device="cpu")
+    answer = torch.empty(n_tasks, dtype=torch.long, device="cpu")
+    others_all = torch.tensor(sorted(by_class), device="cpu")
     for t in range(n_tasks):
         target = eligible[torch.randint(len(eligible), (1,), generator=g).item()]
         members = by_class[target]
@@ -191,7 +192,7 @@ def n_way_tasks(
             by_class[int(c)][torch.randint(len(by_class[int(c)]), (1,), generator=g)].item() for c in others
         ]
         order = torch.randperm(n_way, generator=g)
-        support[t] = torch.tensor(sup)[order]
+        support[t] = torch.tensor(sup, device="cpu")[order]
         query[t] = members[b]
         answer[t] = torch.nonzero(order == 0).item()
     return support, query, answer

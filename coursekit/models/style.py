@@ -26,6 +26,7 @@ al. 2016 and most later work, not by Gatys).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import warnings
@@ -170,13 +171,22 @@ class VGGFeatures(nn.Module):
 # ---------------------------------------------------------------------------------------------
 # Losses
 # ---------------------------------------------------------------------------------------------
+def _without_autocast(dev: torch.device) -> contextlib.AbstractContextManager:
+    """Switch mixed precision off for one product (autocast exists for CUDA and the CPU here)."""
+    if dev.type in ("cuda", "cpu"):
+        return torch.autocast(dev.type, enabled=False)
+    return contextlib.nullcontext()
+
+
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) -> (B, C, C): channel correlations, normalised by C*H*W (Eq. 3)."""
     if features.dim() != 4:
         raise ValueError(f"features must be (B, C, H, W), got shape {tuple(features.shape)}")
     b, c, h, w = features.shape
-    f = features.reshape(b, c, h * w)  # (B, C, HW)
-    return f @ f.transpose(1, 2) / (c * h * w)  # (B, C, C)
+    # float32 even under autocast: a sum over H*W products overflows fp16 (max 65504)
+    f = features.float().reshape(b, c, h * w)  # (B, C, HW)
+    with _without_autocast(f.device):
+        return f @ f.transpose(1, 2) / (c * h * w)  # (B, C, C)
 
 
 def guided_gram_matrix(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -187,9 +197,10 @@ def guided_gram_matrix(features: torch.Tensor, mask: torch.Tensor) -> torch.Tens
     """
     m = F.interpolate(mask, size=features.shape[-2:], mode="bilinear", align_corners=False)
     b, c, h, w = features.shape
-    f = (features * m).reshape(b, c, h * w)  # (B, C, HW)
-    area = m.flatten(1).sum(1).clamp_min(1e-6).view(-1, 1, 1)  # deviation: paper divides by HW
-    return f @ f.transpose(1, 2) / (c * area)  # (B, C, C)
+    f = (features.float() * m.float()).reshape(b, c, h * w)  # (B, C, HW), float32 as in gram_matrix
+    area = m.float().flatten(1).sum(1).clamp_min(1e-6).view(-1, 1, 1)  # deviation: paper divides by HW
+    with _without_autocast(f.device):
+        return f @ f.transpose(1, 2) / (c * area)  # (B, C, C)
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -338,14 +349,17 @@ def match_color(source: torch.Tensor, target: torch.Tensor, eps: float = 1e-5) -
     """Recolour ``source`` so its pixels' mean and covariance match ``target``'s (both (1,3,H,W)).
 
     x' = A (x - mu_s) + mu_t with A = Cov_t^(1/2) Cov_s^(-1/2): the linear colour transfer of
-    Gatys et al. 2017 (Sec. 5.1, after Hertzmann's image analogies).
+    Gatys et al. 2017 (Sec. 5.1, after Hertzmann's image analogies). The 3x3 statistics are
+    computed in float64 on the CPU (MPS has no float64; a 3x3 eigendecomposition is no work
+    for a GPU anyway); the result returns to ``source``'s device and dtype.
     """
 
     def stats(img):
-        p = img.reshape(3, -1).double()  # (3, N)
-        mu = p.mean(1, keepdim=True)
-        cov = torch.cov(p) + eps * torch.eye(3, dtype=p.dtype)
-        return p, mu, cov
+        p = img.detach().reshape(3, -1).cpu().double()  # (3, N), float64 on the CPU
+        mu = p.mean(1, keepdim=True)  # (3, 1)
+        centred = p - mu
+        cov = centred @ centred.T / max(p.shape[1] - 1, 1)  # (3, 3), unbiased
+        return p, mu, cov + eps * torch.eye(3, dtype=p.dtype, device=p.device)
 
     def sqrtm(m, power):
         vals, vecs = torch.linalg.eigh(m)
@@ -355,7 +369,7 @@ def match_color(source: torch.Tensor, target: torch.Tensor, eps: float = 1e-5) -
     _, mu_t, cov_t = stats(target)
     a = sqrtm(cov_t, 0.5) @ sqrtm(cov_s, -0.5)
     out = a @ (p - mu_s) + mu_t
-    return out.reshape(source.shape).to(source.dtype).clamp(0, 1)
+    return out.reshape(source.shape).to(device=source.device, dtype=source.dtype).clamp(0, 1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -161,7 +161,7 @@ def latent_code_widget(
     ``value_range``; shows A and G(A, z)."""
     import ipywidgets as W
 
-    start = torch.zeros(nz) if code is None else torch.as_tensor(code).reshape(-1).float()
+    start = torch.zeros(nz, device="cpu") if code is None else torch.as_tensor(code).reshape(-1).float()
     if start.numel() != nz:
         raise ValueError(f"code must have nz={nz} values, got {start.numel()}")
     sliders = [

@@ -52,14 +52,14 @@ def traversal_grid(
     """``(len(dims), n_steps, C, H, W)``: row i sweeps latent ``dims[i]`` over ``[-span, span]``."""
     z = _check_code(z)
     dims = list(range(len(z))) if dims is None else list(dims)
-    values = torch.linspace(-span, span, n_steps)
+    values = torch.linspace(-span, span, n_steps, device=z.device)
     return torch.stack([traverse(decode, z, d, values) for d in dims])
 
 
 def mosaic(grid: torch.Tensor, pad: int = 1) -> torch.Tensor:
     """``(R, K, C, H, W)`` images → one ``(C, R·(H+pad), K·(W+pad))`` image (a grey line between tiles)."""
     r, k, c, h, w = grid.shape
-    out = torch.full((c, r * (h + pad), k * (w + pad)), 0.5)
+    out = torch.full((c, r * (h + pad), k * (w + pad)), 0.5, device="cpu")  # an image to show
     for i in range(r):
         for j in range(k):
             out[:, i * (h + pad) : i * (h + pad) + h, j * (w + pad) : j * (w + pad) + w] = grid[i, j].cpu()
