@@ -66,6 +66,7 @@ def test_deterministic_seeding_asks_torch_for_deterministic_kernels(monkeypatch)
 
 
 @pytest.mark.notebooks
+@pytest.mark.full  # executes a notebook twice: in `make test-full`, not in the one-run gate
 def test_a_smoke_notebook_records_the_same_numbers_twice():
     """2.4 is the cheapest notebook that records metrics (about 7 s in smoke); it trains, samples
     tasks and runs two exercise checks."""
