@@ -31,8 +31,11 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	touch $@
 
 # Tests and instructor tooling on top (nbgrader, nbval, papermill, offline MathJax, ...).
+# (The dev extra pins ipykernel<7; reinstalling ipykernel rewrites the kernel's display name, so the
+# course kernel is registered again.)
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[lab,dev,instructor]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (coursekit)" > /dev/null
 	touch $@
 
 setup: $(VENV)/.installed
