@@ -139,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     euid = os.geteuid() if hasattr(os, "geteuid") else None
     cmd = jupyter_command(args.notebook, port, token, euid, browser, extra)
 
-    proc = subprocess.Popen(cmd, cwd=root)
+    # on a Mac, operations Apple's GPU (MPS) lacks run on the CPU instead of failing
+    env = {**os.environ, "PYTORCH_ENABLE_MPS_FALLBACK": os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK", "1")}
+    proc = subprocess.Popen(cmd, cwd=root, env=env)
     # Ctrl-C reaches JupyterLab directly (same process group): it asks to confirm and shuts down
     # itself, so this process waits for it. SIGTERM (from a test or `kill`) is passed on.
     signal.signal(signal.SIGINT, lambda *_: None)
