@@ -68,6 +68,26 @@ def _missing() -> str | None:
     return None
 
 
+def isolated_env(home: Path, drop: tuple[str, ...] = ("JUPYTER",), **extra: str) -> dict[str, str]:
+    """This process's environment for a JupyterLab of its own: Jupyter's settings, workspaces,
+    config and runtime folders under ``home``, smoke profile on the CPU, no inherited MPLBACKEND
+    (the kernel picks the inline backend only when it is unset); ``drop`` removes variables by prefix."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.pop("MPLBACKEND", None)
+    env.update(
+        COURSEKIT_PROFILE="smoke",
+        COURSEKIT_DEVICE="cpu",
+        JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        IPYTHONDIR=str(home / "ipython"),
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+    return env
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -132,18 +152,7 @@ class JupyterServer:
             shutil.copy(nb, self.root / "browser" / nb.name)
         home = base / "jupyter"
         _write_settings(home / "settings")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
-        env.pop("MPLBACKEND", None)  # the kernel picks the inline backend only when this is unset
-        env.update(
-            COURSEKIT_PROFILE="smoke",
-            COURSEKIT_DEVICE="cpu",
-            JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
-            JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-            JUPYTER_CONFIG_DIR=str(home / "config"),
-            JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-            IPYTHONDIR=str(home / "ipython"),
-            PYTHONUNBUFFERED="1",
-        )
+        env = isolated_env(home)
         self.port = _free_port()
         self.token = secrets.token_hex(24)
         self.url = f"http://127.0.0.1:{self.port}"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, SERVER_START_S, SHOTS, UI_MS, _alive, _descendants, _write_settings
+from .conftest import REPO, SERVER_START_S, SHOTS, UI_MS, _alive, _descendants, _write_settings, isolated_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # the browser share on one worker
 
@@ -148,20 +148,8 @@ def test_make_lab_serves_the_course(browser, tmp_path):
 
     home = tmp_path / "jupyter"
     _write_settings(home / "settings")  # no news or update pop-ups, no autosave
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "MAKE", "MFLAGS"))}
-    for k in ("MPLBACKEND", "COURSEKIT_LAB_PORT", "JUPYTER_TOKEN"):
-        env.pop(k, None)
-    env.update(
-        COURSEKIT_LAB_NO_BROWSER="1",
-        COURSEKIT_PROFILE="smoke",
-        COURSEKIT_DEVICE="cpu",
-        JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-        JUPYTER_CONFIG_DIR=str(home / "config"),
-        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-        IPYTHONDIR=str(home / "ipython"),
-        PYTHONUNBUFFERED="1",
-    )
+    env = isolated_env(home, drop=("JUPYTER", "MAKE", "MFLAGS"), COURSEKIT_LAB_NO_BROWSER="1")
+    env.pop("COURSEKIT_LAB_PORT", None)
     welcome = REPO / "notebooks" / "00_welcome.ipynb"
     before = welcome.read_bytes()
 
