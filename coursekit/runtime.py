@@ -53,6 +53,9 @@ class Profile:
     # many steps and ignores its wall-clock budget: smoke runs repeat exactly, whatever the machine's
     # load. `COURSEKIT_STEP_CAP` sets it for any profile (the gpu dry run: gpu sizes, a few steps).
     step_cap: int | None = None
+    # A dry run (`COURSEKIT_STEP_CAP`) caps every loop, also those the caller bounded by steps alone;
+    # smoke caps only the loops bounded by the clock.
+    cap_every_loop: bool = False
     # Seeds a headline comparison runs over by default (`experiment.over_seeds`); shrink models
     # and data before dropping seeds.
     n_seeds: int = 3
@@ -188,7 +191,7 @@ def profile(name: str | None = None) -> Profile:
     if cap:
         if not cap.isdigit() or int(cap) < 1:
             raise ValueError(f"COURSEKIT_STEP_CAP must be a positive whole number of steps, got {cap!r}")
-        chosen_profile = replace(chosen_profile, step_cap=int(cap))
+        chosen_profile = replace(chosen_profile, step_cap=int(cap), cap_every_loop=True)
     most = os.environ.get("COURSEKIT_MAX_EXAMPLES", "").strip()
     if most:  # the gpu dry run (coursekit.dryrun): gpu sizes and widths, fewer examples
         if not most.isdigit() or int(most) < 1:

@@ -228,8 +228,9 @@ class Budget:
     """
 
     def __init__(self, max_steps: int | None = None, max_seconds: float | None = None) -> None:
-        cap = active_profile().step_cap
-        if cap is not None and max_seconds is not None and math.isfinite(max_seconds):
+        prof = active_profile()
+        cap = prof.step_cap
+        if cap is not None and (prof.cap_every_loop or (max_seconds is not None and math.isfinite(max_seconds))):
             max_steps, max_seconds = (cap if max_steps is None else min(max_steps, cap)), None
         if not max_steps and not max_seconds:
             raise ValueError("give max_steps or max_seconds (or both) for the budget")
@@ -268,7 +269,7 @@ def loop(
     depend on how busy the machine is; a run bounded by steps alone keeps its ``max_steps``.
     """
     prof = active_profile()
-    if prof.step_cap is not None and (max_seconds is None or math.isfinite(max_seconds)):
+    if prof.step_cap is not None and (prof.cap_every_loop or max_seconds is None or math.isfinite(max_seconds)):
         # smoke (and dry runs): a run bounded by the clock gets a fixed number of steps instead;
         # a run the caller bounded by steps alone (max_seconds=math.inf) keeps its steps
         cap = start_step + prof.step_cap

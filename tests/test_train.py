@@ -87,6 +87,8 @@ def test_smoke_bounds_clock_budgets_by_steps_not_seconds(in_profile, monkeypatch
     monkeypatch.setenv("COURSEKIT_STEP_CAP", "3")
     in_profile("gpu")
     assert train.loop(lambda s, b: {"s": s}, progress=False)["s"] == [0, 1, 2]
+    # a dry run caps every loop, also one bounded by steps alone
+    assert train.loop(lambda s, b: {"s": s}, max_steps=50, max_seconds=math.inf, progress=False)["s"] == [0, 1, 2]
     monkeypatch.setenv("COURSEKIT_STEP_CAP", "two")
     with pytest.raises(ValueError, match="COURSEKIT_STEP_CAP"):
         in_profile("gpu")
