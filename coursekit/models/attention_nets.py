@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import validate
 from ..nn.attention import NonLocalBlock, ResidualAttentionModule, SqueezeExcitation
 from ..nn.stn import SpatialTransformer
 
@@ -56,27 +57,37 @@ def rts_distort(
     generator: torch.Generator | None = None,
     *,
     rotation: float = 45.0,
-    scale: tuple[float, float] = (0.6, 1.0),
-    translate: float = 0.3,
+    scale: tuple[float, float] = (0.7, 1.2),
+    translate: float | None = None,
     out_size: int | None = None,
 ) -> torch.Tensor:
     """Rotate, scale and translate each image at random and place it on a (larger) canvas.
 
-    The "RTS" distortion of the STN paper (§4.1: rotation ±45°, scale 0.7–1.2, translation, on a
-    42×42 canvas); the ranges here are arguments. images (B, C, S, S) → (B, C, out, out).
+    The defaults are the "RTS" distortion of the STN paper (Jaderberg et al. 2015, §4.1 and
+    appendix: rotation uniform in ±45°, scale uniform in 0.7–1.2, the digit placed at a random
+    location of a 42×42 canvas for 28×28 MNIST digits, i.e. a canvas 1.5× the digit's side: pass
+    ``out_size=48`` for 32×32 glyphs). ``translate=None`` places the scaled glyph anywhere it fits
+    on the canvas; a number is the largest shift in normalised coordinates ([-1, 1] spans the canvas).
+    images (B, C, S, S) → (B, C, out, out).
     """
+    images = validate.tensor(images, "images", ndim=4, floating=True)
     b, c, s, _ = images.shape
     out = out_size or s
     u = lambda lo, hi: lo + (hi - lo) * torch.rand(b, generator=generator)  # noqa: E731
     angle = u(-rotation, rotation) * math.pi / 180
-    k = u(*scale) * s / out  # glyph size as a fraction of the canvas
-    tx, ty = u(-translate, translate), u(-translate, translate)
+    k = u(*scale) * s / out  # glyph side as a fraction of the canvas side
+    if translate is None:  # anywhere the (unrotated) glyph box fits: |t| ≤ 1 − k
+        room = (1 - k).clamp(min=0)
+        tx, ty = (2 * torch.rand(b, generator=generator) - 1) * room, (2 * torch.rand(b, generator=generator) - 1) * room
+    else:
+        tx, ty = u(-translate, translate), u(-translate, translate)
     cos, sin = torch.cos(angle) / k, torch.sin(angle) / k
     # output coordinate p → input coordinate R(-angle) (p - t) / k
     theta = torch.stack([
         torch.stack([cos, sin, -(cos * tx + sin * ty)], 1),
         torch.stack([-sin, cos, -(-sin * tx + cos * ty)], 1),
     ], 1)  # fmt: skip  # (B, 2, 3)
+    theta = theta.to(images.dtype).to(images.device)
     grid = F.affine_grid(theta, [b, c, out, out], align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
