@@ -63,7 +63,7 @@ browser-deps:
 PYTEST := COURSEKIT_PROFILE=smoke COURSEKIT_DEVICE=cpu $(PY) -m pytest -p no:nbval -n 2 --dist loadgroup
 test: setup-dev browser-deps
 	$(PY) -m ruff check coursekit tests solutions benchmarks tools
-	$(PY) -m coursekit.authoring check
+	$(PY) -m tools.authoring check
 	$(PYTEST) tests -m "not full" --durations=15 $(PYTEST_ARGS) < /dev/null
 
 # Slower and complete: the gate plus every student notebook executed from the top.
@@ -72,7 +72,7 @@ test-full: setup-dev browser-deps
 
 # The gpu profile's code paths on the CPU (not in `make test`: see README for its time)
 test-gpu-dry: setup-dev
-	$(PY) -m coursekit.dryrun < /dev/null
+	$(PY) -m tools.dryrun < /dev/null
 
 # Instructors: nbval over the solution notebooks, a fresh execution of each compared with the
 # committed '# NBVAL_CHECK_OUTPUT' outputs (the gate does the same comparison inside its one run).
@@ -81,19 +81,19 @@ nbval: setup-dev
 	  --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS) < /dev/null
 
 solutions: setup-dev
-	$(PY) -m coursekit.build --profile $(PROFILE)
+	$(PY) -m tools.build --profile $(PROFILE)
 
 notebooks: setup-dev
-	$(PY) -m coursekit.authoring sync
+	$(PY) -m tools.authoring sync
 
 record: setup-dev
-	$(PY) -m coursekit.authoring record
+	$(PY) -m tools.authoring record
 
 bench: setup-dev
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 budgets: setup-dev
-	$(PY) -m coursekit.build --budgets
+	$(PY) -m tools.build --budgets
 
 lint: setup-dev
 	$(PY) -m ruff check coursekit tests solutions tools

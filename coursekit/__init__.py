@@ -1,8 +1,21 @@
 """coursekit: the implementations behind the CreativeAI "Common Architecture Elements" notebooks.
 
-Layers, bottom to top: ``runtime`` (device, seeds, profiles) → ``data`` → ``nn`` (building
-blocks) → ``models`` → ``train``, ``analysis``, ``viz``, ``widgets`` → ``checks`` (exercise checks).
-Importing ``coursekit`` needs only torch; heavier modules are imported where they are used.
+Layers, top row first; a module imports only from its own row and the rows below
+(``tests/test_layers.py`` holds this table and fails on an upward import)::
+
+    6  checks
+    5  train, metrics, imagemetrics, retrieval, analysis, viz, widgets, baselines, temporal, doctor
+    4  models
+    3  nn, losses, features, pretrained
+    2  data
+    1  validate, report, experiment
+    0  runtime
+
+``runtime`` is devices, seeds and profiles; ``validate`` the input checks; ``report`` records a
+notebook's results; ``nn`` the building blocks, with losses, feature taps and pretrained
+backbones; ``checks`` the exercise checks. This package is what students install: importing it
+needs only torch (heavier modules are imported where they are used), and it holds no instructor
+tooling (authoring, builds, reports, grading live in the repository's ``tools/``).
 """
 
 from .doctor import doctor

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import validate
+
 __all__ = [
     "threshold_thin",
     "retinex",
@@ -32,14 +34,6 @@ __all__ = [
 ]
 
 
-def _check_images(x: torch.Tensor, name: str, channels: int | None = None) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} expects a torch.Tensor (B, C, H, W), got {type(x).__name__}")
-    if x.dim() != 4 or (channels is not None and x.shape[1] != channels):
-        want = f"(B, {channels}, H, W)" if channels else "(B, C, H, W)"
-        raise ValueError(f"{name} expects images of shape {want}, got {tuple(x.shape)}")
-
-
 # ----------------------------------------------------------------------------- sketches
 def threshold_thin(
     rough: torch.Tensor, threshold: float = 0.5, thin: bool = True, width: int = 1
@@ -49,7 +43,7 @@ def threshold_thin(
     image: 0 on lines, 1 on paper."""
     from skimage.morphology import skeletonize
 
-    _check_images(rough, "threshold_thin", channels=1)
+    validate.tensor(rough, "rough", ndim=4, channels=1)
     ink = (rough < threshold).cpu().numpy()[:, 0]  # (B, H, W) bool
     if thin:
         ink = np.stack([skeletonize(m) for m in ink])
@@ -101,7 +95,7 @@ def retinex(
     what is left, ``mean_c(image) / mean_c(albedo)``. Albedo and shading are only defined up to a
     scale; we set it so that the brightest 5% of the shading is 1.
     """
-    _check_images(image, "retinex", channels=3)
+    validate.tensor(image, "image", ndim=4, channels=3)
     x = image.double().cpu().numpy().clip(eps, None)  # (B, 3, H, W)
     log = np.log(x)
     chroma = x / x.sum(1, keepdims=True)  # (B, 3, H, W), sums to 1
@@ -143,7 +137,7 @@ def add_noise(clean: torch.Tensor, sigma: float, generator: torch.Generator | No
 
 def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     """Blur (B, C, H, W) with a Gaussian of std ``sigma`` pixels (reflect padding); sigma 0 = identity."""
-    _check_images(images, "gaussian_blur")
+    validate.tensor(images, "images", ndim=4)
     if sigma < 0:
         raise ValueError(f"sigma must be >= 0 pixels, got {sigma}")
     if sigma == 0:
@@ -179,7 +173,7 @@ def nl_means(
     scikit-image's documentation suggests when ``sigma`` is passed)."""
     from skimage.restoration import denoise_nl_means
 
-    _check_images(noisy, "nl_means")
+    validate.tensor(noisy, "noisy", ndim=4)
     if not 0 < sigma <= 1:
         raise ValueError(f"sigma must be in (0, 1] (noise std for images in [0, 1]), got {sigma}")
     out = []

@@ -28,6 +28,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from . import validate
+
 __all__ = [
     "KINDS",
     "d_loss",
@@ -48,14 +50,6 @@ __all__ = [
 KINDS = ("minimax", "nonsaturating", "lsgan", "hinge", "wasserstein")
 
 
-def _check_logits(name: str, t: object) -> torch.Tensor:
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of discriminator outputs, got {type(t).__name__}")
-    if not t.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor (raw logits), got dtype {t.dtype}")
-    return t
-
-
 # --- the original game and its non-saturating generator -------------------------------------------
 def minimax_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """Discriminator loss of the original GAN (eq. 1 of Goodfellow et al., negated to minimise).
@@ -67,8 +61,8 @@ def minimax_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torc
     ``-log(1 - sigmoid(a)) = softplus(a)``. The two terms are summed, as in the DCGAN reference
     (``errD = errD_real + errD_fake``); pix2pix's code halves this sum, which only rescales D's step.
     """
-    real_logits = _check_logits("real_logits", real_logits)
-    fake_logits = _check_logits("fake_logits", fake_logits)
+    real_logits = validate.tensor(real_logits, "real_logits", floating=True)
+    fake_logits = validate.tensor(fake_logits, "fake_logits", floating=True)
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
@@ -80,7 +74,7 @@ def minimax_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     Its gradient vanishes when D confidently rejects the fakes (D(G(z)) ≈ 0), early in training:
     the "saturation" the non-saturating loss avoids.
     """
-    fake_logits = _check_logits("fake_logits", fake_logits)
+    fake_logits = validate.tensor(fake_logits, "fake_logits", floating=True)
     return -F.softplus(fake_logits).mean()
 
 
@@ -91,7 +85,7 @@ def nonsaturating_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 
     Same fixed point as the minimax loss, but large gradients when D(G(z)) ≈ 0.
     """
-    fake_logits = _check_logits("fake_logits", fake_logits)
+    fake_logits = validate.tensor(fake_logits, "fake_logits", floating=True)
     return F.softplus(-fake_logits).mean()
 
 
@@ -103,14 +97,14 @@ def lsgan_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.
 
     ``D`` here is the raw output (no sigmoid), as in the paper and pix2pix/CycleGAN's ``lsgan``.
     """
-    real_logits = _check_logits("real_logits", real_logits)
-    fake_logits = _check_logits("fake_logits", fake_logits)
+    real_logits = validate.tensor(real_logits, "real_logits", floating=True)
+    fake_logits = validate.tensor(fake_logits, "fake_logits", floating=True)
     return 0.5 * ((real_logits - 1).pow(2).mean() + fake_logits.pow(2).mean())
 
 
 def lsgan_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """Least-squares generator loss (Mao et al. eq. 2, c=1): L_G = 1/2 E[(D(G(z)) - 1)^2]."""
-    fake_logits = _check_logits("fake_logits", fake_logits)
+    fake_logits = validate.tensor(fake_logits, "fake_logits", floating=True)
     return 0.5 * (fake_logits - 1).pow(2).mean()
 
 
@@ -120,14 +114,14 @@ def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.
 
     L_D = E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]
     """
-    real_logits = _check_logits("real_logits", real_logits)
-    fake_logits = _check_logits("fake_logits", fake_logits)
+    real_logits = validate.tensor(real_logits, "real_logits", floating=True)
+    fake_logits = validate.tensor(fake_logits, "fake_logits", floating=True)
     return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
 
 
 def hinge_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """Hinge generator loss: L_G = -E[D(G(z))] (the generator is not clipped)."""
-    fake_logits = _check_logits("fake_logits", fake_logits)
+    fake_logits = validate.tensor(fake_logits, "fake_logits", floating=True)
     return -fake_logits.mean()
 
 
@@ -137,14 +131,14 @@ def wasserstein_d_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> 
 
     Only meaningful with a Lipschitz constraint on D: add ``λ · gradient_penalty(...)`` (λ = 10).
     """
-    real_scores = _check_logits("real_scores", real_scores)
-    fake_scores = _check_logits("fake_scores", fake_scores)
+    real_scores = validate.tensor(real_scores, "real_scores", floating=True)
+    fake_scores = validate.tensor(fake_scores, "fake_scores", floating=True)
     return fake_scores.mean() - real_scores.mean()
 
 
 def wasserstein_g_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """WGAN generator loss: L_G = -E[D(G(z))]."""
-    fake_scores = _check_logits("fake_scores", fake_scores)
+    fake_scores = validate.tensor(fake_scores, "fake_scores", floating=True)
     return -fake_scores.mean()
 
 

@@ -9,6 +9,8 @@ A notebook calls :func:`record` once per headline result::
 The call prints one line for the reader (mean ± standard deviation, n seeds, the verdict); when
 the notebook runs inside the instructor build (``make solutions``) the entry is also appended to
 the file named by ``COURSEKIT_RECORD_FILE`` and ends up in ``build/<profile>/report.md``.
+This module holds only what a notebook's kernel needs (recording and the verdict); reading,
+merging and rendering reports is instructor tooling, in ``tools/report.py`` of the repository.
 A single number still works (``record("psnr", 29.1, baseline=27.4)``); it is marked "1 seed".
 
 **The verdict rule** (implemented once, in :func:`verdict`). With per-seed values ``a`` (the
@@ -50,13 +52,11 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["BASELINE_KINDS", "FLOOR_KINDS", "ahead", "normalise", "record", "summarise", "verdict"]
+__all__ = ["BASELINE_KINDS", "FLOOR_KINDS", "NOT_STATED", "ahead", "mean_std_se", "record", "verdict"]
 
 FLOOR_KINDS = ("untrained", "chance", "identity", "real-vs-real", "constant", "oracle")
 BASELINE_KINDS = ("competitor", *FLOOR_KINDS)
 NOT_STATED = "not stated"
-
-VERDICT_MARKS = {"beats": "✅", "tie": "≈", "loses": "❌", "1 seed": "·", "not finite": "⚠️"}
 
 
 def _values(x: float | Sequence[float], what: str) -> list[float]:
@@ -75,8 +75,8 @@ def _values(x: float | Sequence[float], what: str) -> list[float]:
     return out
 
 
-def _stats(values: list[float]) -> tuple[float, float, float]:
-    """(mean, sample standard deviation, standard error); the spread of one value is 0."""
+def mean_std_se(values: list[float]) -> tuple[float, float, float]:
+    """(mean, sample standard deviation, standard error) of per-seed values; the spread of one value is 0."""
     n = len(values)
     mean = sum(values) / n
     if n < 2:
@@ -96,7 +96,7 @@ def verdict(values: Sequence[float], baseline: Sequence[float], higher_is_better
         return "not finite"
     if len(a) < 2:
         return "1 seed"
-    (ma, _, se_a), (mb, _, se_b) = _stats(a), _stats(b)
+    (ma, _, se_a), (mb, _, se_b) = mean_std_se(a), mean_std_se(b)
     gain = (ma - mb) if higher_is_better else (mb - ma)
     margin = se_a + se_b
     if gain > margin:
@@ -139,7 +139,7 @@ def record(
     if not isinstance(name, str) or not name:
         raise ValueError("record() needs a non-empty metric name")
     values = _values(value, "value")
-    mean, std, _ = _stats(values)
+    mean, std, _ = mean_std_se(values)
     entry: dict[str, Any] = {"name": name, "value": mean, "values": values, "n": len(values), "std": std,
                              "unit": unit, "higher_is_better": higher_is_better}
     if seeds is not None:
@@ -156,7 +156,7 @@ def record(
         if len(b_values) > 1 and len(b_values) != len(values):
             raise ValueError(f"the baseline has {len(b_values)} per-seed values and the method {len(values)}: "
                              "run both arms over the same seeds (or give the baseline as one exact number)")
-        b_mean, b_std, _ = _stats(b_values)
+        b_mean, b_std, _ = mean_std_se(b_values)
         v = verdict(values, b_values, higher_is_better)
         entry.update(baseline=b_mean, baseline_values=b_values, baseline_n=len(b_values), baseline_std=b_std,
                      baseline_name=baseline_name, baseline_kind=baseline_kind or NOT_STATED, verdict=v,
@@ -180,40 +180,3 @@ def _verdict_text(entry: dict[str, Any]) -> str:
     if v == "not finite":
         return "not finite"
     return {"beats": "beats it beyond the spread", "loses": "loses beyond the spread"}[v]
-
-
-def normalise(entry: dict[str, Any]) -> dict[str, Any]:
-    """An entry in the current form: old single-value entries (before seeds) gain ``values``,
-    ``n``, ``std``, a ``baseline_kind`` of "not stated" and a ``verdict`` from :func:`verdict`."""
-    e = dict(entry)
-    e.setdefault("values", [e["value"]])
-    e.setdefault("n", len(e["values"]))
-    e.setdefault("std", _stats([float(v) for v in e["values"]])[1])
-    if "baseline" in e:
-        e.setdefault("baseline_values", [e["baseline"]])
-        e.setdefault("baseline_n", len(e["baseline_values"]))
-        e.setdefault("baseline_std", _stats([float(v) for v in e["baseline_values"]])[1])
-        e.setdefault("baseline_kind", NOT_STATED)
-        e["verdict"] = verdict(e["values"], e["baseline_values"], e.get("higher_is_better", True))
-        e["beats_baseline"] = e["verdict"] == "beats"
-    return e
-
-
-def summarise(metrics: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Counts for the report's summary: wins beyond the spread against real competitors only.
-
-    Returns ``competitor`` (verdict → count, compared against competitors), ``floors`` (the
-    entries whose baseline is a floor or ceiling), ``not_stated`` (entries without a kind:
-    counted apart, neither as wins nor as floors) and ``single`` (competitor entries on 1 seed).
-    """
-    out: dict[str, Any] = {"competitor": {}, "floors": [], "not_stated": [], "no_baseline": 0}
-    for m in map(normalise, metrics):
-        if "baseline" not in m:
-            out["no_baseline"] += 1
-        elif m["baseline_kind"] in FLOOR_KINDS:
-            out["floors"].append(m)
-        elif m["baseline_kind"] == NOT_STATED:
-            out["not_stated"].append(m)
-        else:
-            out["competitor"][m["verdict"]] = out["competitor"].get(m["verdict"], 0) + 1
-    return out

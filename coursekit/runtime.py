@@ -60,7 +60,7 @@ class Profile:
     # and data before dropping seeds.
     n_seeds: int = 3
     # When set, `count` (and n_train/n_test) never exceed it: `COURSEKIT_MAX_EXAMPLES`, for the gpu
-    # dry run (coursekit.dryrun), which takes the gpu profile's sizes but cannot afford its data on a CPU.
+    # dry run (tools.dryrun), which takes the gpu profile's sizes but cannot afford its data on a CPU.
     max_examples: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -193,7 +193,7 @@ def profile(name: str | None = None) -> Profile:
             raise ValueError(f"COURSEKIT_STEP_CAP must be a positive whole number of steps, got {cap!r}")
         chosen_profile = replace(chosen_profile, step_cap=int(cap), cap_every_loop=True)
     most = os.environ.get("COURSEKIT_MAX_EXAMPLES", "").strip()
-    if most:  # the gpu dry run (coursekit.dryrun): gpu sizes and widths, fewer examples
+    if most:  # the gpu dry run (tools.dryrun): gpu sizes and widths, fewer examples
         if not most.isdigit() or int(most) < 1:
             raise ValueError(f"COURSEKIT_MAX_EXAMPLES must be a positive whole number, got {most!r}")
         chosen_profile = replace(chosen_profile, n_train=min(chosen_profile.n_train, int(most)),

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coursekit.authoring import BEGIN, CHECK_MARK, _strip_solutions
-from coursekit.build import EXTRA_TAG, execute_notebook
+from tools.authoring import BEGIN, CHECK_MARK, _strip_solutions
+from tools.build import EXTRA_TAG, execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SANITIZE_CFG = ROOT / "tests" / "nbval_sanitize.cfg"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit import authoring as A
+from tools import authoring as A
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))

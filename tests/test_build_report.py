@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from coursekit import build, report
+from coursekit import report
+from tools import build
+from tools import report as reports
 
 
 def test_record_prints_and_appends(tmp_path, monkeypatch, capsys):
@@ -26,7 +28,7 @@ def test_report_rows_and_totals(tmp_path):
                                             "beats_baseline": True}]},  # an entry from before seeds
             {"name": "b.ipynb", "status": "error: CellExecutionError", "seconds": 3.0, "peak_mb": 100.0,
              "device": "cpu (2 cores)", "profile": "cpu", "metrics": []}]
-    build.write_report(rows, tmp_path, "cpu", root=tmp_path)
+    reports.write_report(rows, tmp_path, "cpu", root=tmp_path)
     md = (tmp_path / "report.md").read_text()
     assert "| a.ipynb | ok | 61 | 900 | legacy, not verified |" in md
     assert "| a.ipynb | psnr | 30 (1 seed) | blur | not stated | 28 (1 seed) | · 1 seed (ahead) |" in md
@@ -51,7 +53,7 @@ def test_merge_keeps_one_row_per_notebook_the_last_run_winning(tmp_path):
     merged = json.loads((tmp_path / "m" / "report.json").read_text())
     assert [(r["name"], r["seconds"]) for r in merged] == [("1.1_y.ipynb", 20.0), ("2.1_x.ipynb", 99.0)]
     with pytest.raises(FileNotFoundError, match="report.json written by a build"):
-        build.merge_reports([tmp_path / "missing.json"])
+        reports.merge_reports([tmp_path / "missing.json"])
 
 
 def test_budget_table_flags_and_fails_only_past_twice_the_budget(tmp_path):
@@ -69,7 +71,7 @@ def test_budget_table_flags_and_fails_only_past_twice_the_budget(tmp_path):
 
 
 def test_execute_notebook_records_metrics_and_resources(tmp_path):
-    from coursekit import authoring as A
+    from tools import authoring as A
 
     nb = A.new_notebook([
         A._new_cell("code", "PROFILE = None\nSEED = 0", "p", ["parameters"]),
@@ -84,7 +86,7 @@ def test_execute_notebook_records_metrics_and_resources(tmp_path):
                         "baseline_std": 0.0, "baseline_name": "baseline", "baseline_kind": "not stated",
                         "verdict": "1 seed", "beats_baseline": False}]
     modules = executed.metadata["coursekit"]["coursekit_modules"]  # what the kernel ran with, for the row's hash
-    assert {"coursekit", "coursekit.report", "coursekit.runtime"} <= set(modules) and "coursekit.build" not in modules
+    assert {"coursekit", "coursekit.report", "coursekit.runtime"} <= set(modules)
     assert executed.metadata["coursekit"]["peak_rss_mb"] > 10 and len(executed.cells) == 3  # probe removed
     assert "profile 'smoke'" in "".join(o.get("text", "") for o in executed.cells[-1].outputs)
     parts = build.time_breakdown(executed)
@@ -93,6 +95,22 @@ def test_execute_notebook_records_metrics_and_resources(tmp_path):
     assert all(parts[k] >= -0.05 for k in ("start", "cells", "between", "stop"))  # clocks agree to ms
     cells = build.cell_seconds(executed)
     assert [i for i, _ in cells] == [0, 1, 2] and all(0 <= t < seconds for _, t in cells)  # papermill adds cell 1
+
+
+def _imported(source: str) -> set[str]:
+    import ast
+
+    return {a.name.split(".")[0] for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Import) for a in n.names} | {
+        n.module.split(".")[0] for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ImportFrom) and n.module}
+
+
+@pytest.mark.parametrize("planted", ["", "import tools.build as _b\n", "if True:\n    from tools import report\n"])
+def test_the_kernel_probe_imports_only_the_standard_library(planted):
+    """The probe cell execute_notebook appends runs in the student's kernel: it must not import
+    tools (instructor tooling, absent from an installed course) nor anything beyond the stdlib."""
+    imported = _imported(planted + build._PROBE_CELL)
+    assert ("tools" in imported) == bool(planted)
+    assert imported - {"tools"} == {"json", "resource", "sys"}
 
 
 def test_cell_seconds_reads_nbclient_timing_and_skips_unexecuted_cells():

@@ -72,7 +72,8 @@ def test_dataset_items():
 
 @pytest.mark.parametrize("kwargs", [dict(n=0), dict(n=2, size=4), dict(n=2, specular=2.0), dict(n=2.5)])
 def test_bad_arguments(kwargs):
-    with pytest.raises(ValueError):
+    name = "n" if "size" not in kwargs and "specular" not in kwargs else next(k for k in kwargs if k != "n")
+    with pytest.raises(ValueError, match=rf"^{name} must be .*, got .*; "):  # the common form, with what to do
         make_scenes(**kwargs)
 
 

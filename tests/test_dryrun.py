@@ -2,7 +2,8 @@
 
 import pytest
 
-from coursekit import dryrun, runtime
+from coursekit import runtime
+from tools import dryrun
 
 
 def test_the_dry_run_is_the_gpu_profile_with_fewer_steps_and_examples(monkeypatch):

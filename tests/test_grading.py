@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from coursekit import authoring as A
-from coursekit import grading
 from coursekit.checks.welcome import check_conv_output_size
+from tools import authoring as A
+from tools import grading
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -138,7 +138,7 @@ def test_every_exercise_is_followed_by_its_check_cell(path):
         if kind == "exercise":
             assert nxt is not None and A.role(nxt) == "check", (
                 f"{path.name}: exercise cell {c['id']} needs its check: end the cell with `check_…(your_function)` "
-                "and run `python -m coursekit.authoring sync`")
+                "and run `python -m tools.authoring sync`")
         if kind == "check":
             assert i and A.role(cells[i - 1]) == "exercise", f"{path.name}: check cell {c['id']} follows no exercise"
             assert all(A.CHECK_CALL_RE.match(line) for line in A._source(c).split("\n")), A._source(c)

@@ -83,8 +83,12 @@ def test_pca_error_falls_with_code_size_and_is_zero_at_full_rank():
 def test_bad_inputs():
     with pytest.raises(ValueError, match="multiple of 8"):
         ConvAutoencoder(1, 30, 8, (8, 16, 32))
-    with pytest.raises(ValueError, match="expected images of shape"):
+    with pytest.raises(ValueError, match=r"x must be a tensor of shape \(B, 1, 32, 32\), got \(2, 3, 32, 32\)"):
         ConvAutoencoder(1, 32, 8, (8, 16)).encode(torch.rand(2, 3, 32, 32))
+    with pytest.raises(ValueError, match=r"x must be a tensor of shape \(B, 1, 32, 32\), got \(2, 1, 16, 16\); resize"):
+        ConvAutoencoder(1, 32, 8, (8, 16)).encode(torch.rand(2, 1, 16, 16))
+    with pytest.raises(ValueError, match=r"images must be a tensor of shape \(B, \.\.\.\).*add a batch dimension"):
+        reconstruction_error(PCA(1), torch.rand(5))
     with pytest.raises(ValueError, match="code_size"):
         PCA(50).fit(torch.rand(10, 1, 4, 4))
     with pytest.raises(RuntimeError, match="fit"):

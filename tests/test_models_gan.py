@@ -127,8 +127,16 @@ def test_cgan_shapes_and_label_errors():
     y = torch.tensor([0, 3, 9])
     x = g(torch.randn(3, 16), y)
     assert x.shape == (3, 1, 32, 32) and d(x, y).shape == (3,)
-    with pytest.raises(ValueError, match="labels must lie"):
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 9\], got \[0, 10\]; .*num_classes=10"):
         g(torch.randn(3, 16), torch.tensor([0, 1, 10]))
+    with pytest.raises(TypeError, match=r"labels must be an integer tensor .*labels.long\(\)"):
+        g(torch.randn(3, 16), y.float())
+    with pytest.raises(ValueError, match=r"labels must be a tensor of shape \(3,\), got \(2,\); give one label"):
+        d(x, y[:2])
+    with pytest.raises(ValueError, match=r"z must be a tensor of shape \(B, 16\), got \(3, 8\); .*randn"):
+        g(torch.randn(3, 8), y)
+    with pytest.raises(ValueError, match=r"x must be a tensor of shape \(B, 1, H, W\), got \(3, 3, 32, 32\)"):
+        d(torch.rand(3, 3, 32, 32), y)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

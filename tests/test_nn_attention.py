@@ -138,10 +138,14 @@ def test_residual_attention_module_shapes_mask_and_gradients():
     "layer", [NonLocalBlock(16), SelfAttention(16), SqueezeExcitation(16, 4), ResidualAttentionModule(16)]
 )
 def test_wrong_channels_clear_error(layer):
-    with pytest.raises(ValueError, match="built for 16 channels but the input has 8"):
+    with pytest.raises(ValueError, match=r"input must be a tensor of shape \(B, 16, H, W\) .*built with "
+                                          r"channels=16\), got \(2, 8, 4, 4\); build it with channels=8"):
         layer(torch.randn(2, 8, 4, 4))
-    with pytest.raises(ValueError, match="4-d input"):
+    with pytest.raises(ValueError, match=r"input must be a tensor of shape \(B, C, H, W\), got \(16, 4, 4\); "
+                                          r"add a batch dimension"):
         layer(torch.randn(16, 4, 4))
+    with pytest.raises(TypeError, match="input must be a tensor"):
+        layer([[1.0]])
 
 
 def test_gradients_reach_input_and_overfit():

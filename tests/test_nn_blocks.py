@@ -65,7 +65,7 @@ def test_grouped_conv_formula_matches_pytorch():
         conv = nn.Conv2d(16, 32, 3, groups=g, bias=False)
         assert grouped_conv_params(16, 32, 3, g) == count_params(conv)
         assert grouped_conv_macs(16, 32, 3, 8, g) == count_macs(conv, (16, 10, 10))
-    with pytest.raises(ValueError, match="divide"):
+    with pytest.raises(ValueError, match=r"groups must divide both channel counts .*, got groups=4; use one of \[1, 2\]"):
         grouped_conv_params(10, 32, 3, groups=4)
 
 

@@ -12,7 +12,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from notebook_gate import output_text, run_gate, sanitizers, student_name_problems
 
-from coursekit.authoring import student_version
+from tools.authoring import student_version
 
 pytestmark = pytest.mark.notebooks
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from notebook_gate import run_gate
 
-from coursekit.build import execute_notebook
 from coursekit.runtime import PROFILES
+from tools.build import execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET = PROFILES["smoke"].budget_s
@@ -64,7 +64,7 @@ def test_student_notebook_runs_from_the_top(name):
 def test_gate_runs_with_its_own_environment():
     """Kernels get their settings passed in; this process's environment is never changed."""
     before = dict(os.environ)
-    from coursekit.build import kernel_env
+    from tools.build import kernel_env
 
     env = kernel_env("smoke", {"X_COURSEKIT_TEST": "1"})
     assert env["X_COURSEKIT_TEST"] == "1" and env["COURSEKIT_PROFILE"] == "smoke"

@@ -70,7 +70,7 @@ def test_deterministic_seeding_asks_torch_for_deterministic_kernels(monkeypatch)
 def test_a_smoke_notebook_records_the_same_numbers_twice():
     """2.4 is the cheapest notebook that records metrics (about 7 s in smoke); it trains, samples
     tasks and runs two exercise checks."""
-    from coursekit.build import execute_notebook
+    from tools.build import execute_notebook
 
     runs = [execute_notebook(ROOT / "solutions" / "2.4_one_shot_learning.ipynb", "smoke")[2] for _ in range(2)]
     assert runs[0], "the notebook recorded no metric: pick another one for this test"

@@ -8,9 +8,10 @@ import random
 import pytest
 import torch
 
-from coursekit import build, report
+from coursekit import report
 from coursekit.experiment import over_seeds
 from coursekit.runtime import PROFILES
+from tools import report as reports
 
 # --- the verdict rule, on constructed cases ---------------------------------------------------
 
@@ -91,13 +92,13 @@ def test_floors_are_listed_apart_and_never_counted_as_wins():
                _m("acc vs linear", [0.9, 0.91], [0.5, 0.51], "competitor"),
                _m("acc vs plain", [0.90, 0.95], [0.92, 0.90], "competitor"),
                {"name": "old", "value": 1.0, "baseline": 0.5}]
-    s = report.summarise(metrics)
+    s = reports.summarise(metrics)
     assert s["competitor"] == {"beats": 1, "tie": 1}
     assert [m["name"] for m in s["floors"]] == ["fid vs untrained", "acc vs chance"]
     assert [m["name"] for m in s["not_stated"]] == ["old"]
     rows = [{"name": "a.ipynb", "status": "ok", "seconds": 1.0, "peak_mb": 1.0, "device": "cpu", "profile": "cpu",
              "metrics": metrics}]
-    lines = build._summary(rows, build.check_rows(rows))
+    lines = reports._summary(rows, reports.check_rows(rows))
     assert lines[0].startswith("Wins beyond the spread against real competitors: 1 of 2 (ties inside the spread 1")
     assert lines[1].startswith("Floors and ceilings shown for scale, not counted: 2")
 
@@ -151,7 +152,7 @@ def _row(name, metrics, **extra):
 def test_report_rows_show_mean_spread_n_kind_verdict_and_seeds_in_html(tmp_path):
     e = _m("acc, conv", [0.90, 0.92, 0.91], [0.80, 0.81, 0.79], "competitor")
     e["seeds"] = [0, 1, 2]
-    build.write_report([_row("x.ipynb", [e])], tmp_path, "cpu", root=tmp_path)
+    reports.write_report([_row("x.ipynb", [e])], tmp_path, "cpu", root=tmp_path)
     md = (tmp_path / "report.md").read_text()
     assert ("| x.ipynb | acc, conv | 0.91 ± 0.01 (n=3) | baseline | competitor | 0.8 ± 0.01 (n=3) | ✅ beats |"
             in md), md
@@ -166,14 +167,14 @@ def test_merge_brings_old_single_seed_rows_to_the_current_form(tmp_path):
     new = _row("2.4_y.ipynb", [_m("acc", [0.7, 0.72], [0.4, 0.41], "competitor")], notebook_sha="0" * 16)
     (tmp_path / "old.json").write_text(json.dumps([old]))
     (tmp_path / "new.json").write_text(json.dumps([new]))
-    merged = build.merge_reports([tmp_path / "old.json", tmp_path / "new.json"])
+    merged = reports.merge_reports([tmp_path / "old.json", tmp_path / "new.json"])
     m = merged[0]["metrics"][0]
     assert m["values"] == [0.43] and m["n"] == 1 and m["baseline_kind"] == "not stated"
     assert m["verdict"] == "1 seed" and m["beats_baseline"] is False  # the old ✅ was one seed
     assert merged[1]["notebook_sha"] == "0" * 16 and "notebook_sha" not in merged[0]  # no hash invented
     out = tmp_path / "m"
     out.mkdir()
-    build.write_report(merged, out, "cpu", root=tmp_path)
+    reports.write_report(merged, out, "cpu", root=tmp_path)
     md = (out / "report.md").read_text()
     assert "| 0.43 (1 seed) | cardinality 1 | not stated | 0.4 (1 seed) | · 1 seed (ahead) |" in md
     assert "Baseline kind not stated, not counted: 1 (1 on 1 seed, ahead in 1" in md
@@ -182,7 +183,7 @@ def test_merge_brings_old_single_seed_rows_to_the_current_form(tmp_path):
 # --- stale rows -------------------------------------------------------------------------------
 
 def _solutions(tmp_path, code):
-    from coursekit import authoring as A
+    from tools import authoring as A
 
     (tmp_path / "solutions").mkdir(exist_ok=True)
     nb = A.new_notebook([A._new_cell("markdown", "# t", "m"), A._new_cell("code", code, "c")])
@@ -193,13 +194,13 @@ def _solutions(tmp_path, code):
 
 def test_notebook_hash_follows_code_not_prose(tmp_path):
     path = _solutions(tmp_path, "x = 1")
-    h = build.notebook_hash(path)
+    h = reports.notebook_hash(path)
     nb = json.loads(path.read_text())
     nb["cells"][0]["source"] = "# other prose"
     path.write_text(json.dumps(nb))
-    assert build.notebook_hash(path) == h
+    assert reports.notebook_hash(path) == h
     _solutions(tmp_path, "x = 2")
-    assert build.notebook_hash(path) != h
+    assert reports.notebook_hash(path) != h
 
 
 def test_stale_legacy_and_changed_sources_are_told_apart(tmp_path):
@@ -208,16 +209,16 @@ def test_stale_legacy_and_changed_sources_are_told_apart(tmp_path):
     (tmp_path / "coursekit" / "__init__.py").write_text("")
     (tmp_path / "coursekit" / "train.py").write_text("A = 1\n")
     mods = ["coursekit", "coursekit.train"]
-    row = _row("n.ipynb", [], notebook_sha=build.notebook_hash(path),
-               coursekit_sha=build.sources_hash(mods, tmp_path / "coursekit"), coursekit_modules=mods)
-    assert build.check_rows([row], tmp_path) == {"stale": [], "sources_changed": [], "legacy": [], "missing": []}
+    row = _row("n.ipynb", [], notebook_sha=reports.notebook_hash(path),
+               coursekit_sha=reports.sources_hash(mods, tmp_path / "coursekit"), coursekit_modules=mods)
+    assert reports.check_rows([row], tmp_path) == {"stale": [], "sources_changed": [], "legacy": [], "missing": []}
     (tmp_path / "coursekit" / "train.py").write_text("A = 2\n")
-    assert build.check_rows([row], tmp_path)["sources_changed"] == ["n.ipynb"]
+    assert reports.check_rows([row], tmp_path)["sources_changed"] == ["n.ipynb"]
     _solutions(tmp_path, "x = 2")
-    assert build.check_rows([row], tmp_path)["stale"] == ["n.ipynb"]
-    checked = build.check_rows([_row("n.ipynb", []), _row("gone.ipynb", [])], tmp_path)
+    assert reports.check_rows([row], tmp_path)["stale"] == ["n.ipynb"]
+    checked = reports.check_rows([_row("n.ipynb", []), _row("gone.ipynb", [])], tmp_path)
     assert checked["legacy"] == ["n.ipynb"] and checked["missing"] == ["gone.ipynb"]
-    build.write_report([row, _row("gone.ipynb", [])], tmp_path, "cpu", root=tmp_path)
+    reports.write_report([row, _row("gone.ipynb", [])], tmp_path, "cpu", root=tmp_path)
     md = (tmp_path / "report.md").read_text()
     assert "⚠️ stale: notebook changed" in md and "Stale rows (the notebook changed since they ran; rerun them): n.ipynb" in md
 
@@ -225,15 +226,15 @@ def test_stale_legacy_and_changed_sources_are_told_apart(tmp_path):
 def test_the_committed_cpu_report_matches_the_course():
     """Every committed row that carries a hash must match its solution notebook today; rows from
     before hashes are shown as "legacy, not verified" in the rendered report."""
-    rows = json.loads((build.ROOT / "docs" / "report-cpu.json").read_text())
-    checked = build.check_rows(rows)
+    rows = json.loads((reports.ROOT / "docs" / "report-cpu.json").read_text())
+    checked = reports.check_rows(rows)
     assert not checked["stale"], (
         f"docs/report-cpu.json has rows for notebooks that changed since they ran: {checked['stale']}. "
-        "Rerun them (`python -m coursekit.build --profile cpu NAME ...`) and merge the new rows "
-        "(`python -m coursekit.build --merge docs/report-cpu.json build/cpu/report.json --out docs-new`)")
+        "Rerun them (`python -m tools.build --profile cpu NAME ...`) and merge the new rows "
+        "(`python -m tools.build --merge docs/report-cpu.json build/cpu/report.json --out docs-new`)")
     assert not checked["missing"], f"docs/report-cpu.json has rows for notebooks that no longer exist: {checked['missing']}"
-    md = (build.ROOT / "docs" / "report-cpu.md").read_text()
+    md = (reports.ROOT / "docs" / "report-cpu.md").read_text()
     for name in checked["legacy"]:
         assert f"| {name} |" in md and "legacy, not verified" in md.split(f"| {name} |", 1)[1].split("\n", 1)[0], (
             f"{name} has no hash in docs/report-cpu.json; the rendered report must call it 'legacy, not verified' "
-            "(re-render it with `python -m coursekit.build --merge docs/report-cpu.json --out DIR`)")
+            "(re-render it with `python -m tools.build --merge docs/report-cpu.json --out DIR`)")

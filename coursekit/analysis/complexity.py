@@ -56,9 +56,10 @@ def count_params(model: nn.Module, trainable_only: bool = False) -> int:
 
 
 def _check_module(model: Any) -> None:
+    """An argument check (a module, not a tensor), in the form of :mod:`coursekit.validate`'s messages."""
     if not isinstance(model, nn.Module):
         raise TypeError(
-            f"expected a torch.nn.Module (a layer or a network), got {type(model).__name__}; "
+            f"model must be a torch.nn.Module (a layer or a network), got {type(model).__name__}; "
             "build the network first, e.g. torchvision.models.resnet50(weights=None)"
         )
 

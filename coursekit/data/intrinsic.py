@@ -34,14 +34,17 @@ KEYS = ("image", "albedo", "shading", "depth", "normals", "segmentation", "edges
 
 
 def _check_args(n: int, size: int, specular: float, noise: float = 0.0) -> None:
+    """Argument checks (numbers, not tensors), in the form of :mod:`coursekit.validate`'s messages."""
     if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer (the number of scenes), got {n!r}")
+        raise ValueError(f"n must be a positive integer (the number of scenes), got {n!r}; pass e.g. n=64")
     if not isinstance(size, (int, np.integer)) or size < 8:
-        raise ValueError(f"size must be an integer >= 8 (image side in pixels), got {size!r}")
+        raise ValueError(f"size must be an integer >= 8 (image side in pixels), got {size!r}; pass e.g. size=64")
     if not 0.0 <= float(noise) <= 0.5:
-        raise ValueError(f"noise must be in [0, 0.5] (std of the sensor noise), got {noise!r}")
+        raise ValueError(f"noise must be in [0, 0.5] (std of the sensor noise), got {noise!r}; "
+                         "give it for images in [0, 1], e.g. 0.02 (not 0-255 units)")
     if not 0.0 <= float(specular) <= 1.0:
-        raise ValueError(f"specular must be in [0, 1] (strength of the highlights), got {specular!r}")
+        raise ValueError(f"specular must be in [0, 1] (strength of the highlights), got {specular!r}; "
+                         "0 turns the highlights off")
 
 
 def _albedo_layout(rng: np.random.Generator, n: int, size: int, n_regions: int):

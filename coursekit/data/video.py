@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .. import validate
+
 __all__ = ["Video", "pan", "sprites", "zoom"]
 
 
@@ -104,19 +106,22 @@ def _render(layers: list[_Layer], n_frames: int, size: int) -> Video:
 
 
 def _check_photo(photo: torch.Tensor, size: int, margin: float) -> torch.Tensor:
+    """A domain check: the (scaled) photo has room for the frames and their motion."""
     if min(photo.shape[-2:]) < size + margin:
         raise ValueError(
-            f"photo {tuple(photo.shape[-2:])} is too small for {size}x{size} frames moving "
-            f"{margin:.0f} pixels; use a larger photo or smaller size/motion"
+            f"photo must be at least {size + margin:.0f} pixels on each side ({size}x{size} frames moving "
+            f"{margin:.0f} pixels), got {tuple(photo.shape[-2:])}: too small; use a larger photo or scene, "
+            "or a smaller size or motion"
         )
     return photo.float()
 
 
 def _photo_at(photo: torch.Tensor, side: int) -> torch.Tensor:
     """Check, make RGB, downscale so the shorter side is ``side`` pixels (area: no aliasing)."""
-    if not isinstance(photo, torch.Tensor) or photo.dim() != 3 or photo.shape[0] not in (1, 3):
-        got = tuple(photo.shape) if isinstance(photo, torch.Tensor) else type(photo).__name__
-        raise ValueError(f"photo must be a (3, H, W) tensor in [0, 1], got {got}")
+    validate.tensor(photo, "photo", ndim=3, shape="(3, H, W) or (1, H, W)")
+    if photo.shape[0] not in (1, 3):
+        raise ValueError(f"photo must be a tensor of shape (3, H, W) or (1, H, W), got {tuple(photo.shape)}; "
+                         "pass one RGB or grey image in [0, 1], channels first")
     photo = photo.float().expand(3, -1, -1)
     scale = side / min(photo.shape[-2:])
     if scale >= 1:

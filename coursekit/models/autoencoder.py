@@ -28,14 +28,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .. import validate
+
 __all__ = ["PCA", "ConvAutoencoder", "FCAutoencoder", "quantize", "reconstruction_error"]
-
-
-def _check_images(x: torch.Tensor, what: str = "x") -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}")
-    if x.dim() < 2:
-        raise ValueError(f"{what} must be a batch (B, ...) of images or vectors, got shape {tuple(x.shape)}")
 
 
 class PCA(nn.Module):
@@ -58,7 +53,7 @@ class PCA(nn.Module):
 
     @torch.no_grad()
     def fit(self, x: torch.Tensor) -> PCA:
-        _check_images(x)
+        validate.tensor(x, "x", ndim=(2, 3, 4, 5), shape="(B, ...) (a batch of vectors or images)")
         self.shape = tuple(x.shape[1:])
         flat = x.detach().reshape(len(x), -1).cpu().double()  # (N, D), float64 on the CPU (not on MPS)
         if self.code_size > min(flat.shape):
@@ -125,10 +120,12 @@ class FCAutoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, code_size)"""
+        want = f"(B, {', '.join(map(str, self.in_shape))})"
+        validate.tensor(x, "x", ndim=1 + len(self.in_shape), shape=want)
         if tuple(x.shape[1:]) != self.in_shape:
             raise ValueError(
-                f"expected images of shape (B, {', '.join(map(str, self.in_shape))}), "
-                f"got {tuple(x.shape)}; build the model with in_shape={tuple(x.shape[1:])}"
+                f"x must be a tensor of shape {want}, got {tuple(x.shape)}; "
+                f"build the model with in_shape={tuple(x.shape[1:])}"
             )
         return self.encoder(x)
 
@@ -189,10 +186,12 @@ class ConvAutoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, S, S) -> (B, code_size)"""
-        want = (self.in_channels, self.image_size, self.image_size)
-        if tuple(x.shape[1:]) != want:
+        want = f"(B, {self.in_channels}, {self.image_size}, {self.image_size})"
+        validate.tensor(x, "x", ndim=4, channels=self.in_channels, shape=want)
+        if tuple(x.shape[-2:]) != (self.image_size, self.image_size):
             raise ValueError(
-                f"expected images of shape (B, {', '.join(map(str, want))}), got {tuple(x.shape)}"
+                f"x must be a tensor of shape {want}, got {tuple(x.shape)}; resize the images to "
+                f"{self.image_size}x{self.image_size} (F.interpolate) or build the model with image_size={x.shape[-1]}"
             )
         return self.encoder(x)
 
@@ -207,7 +206,7 @@ class ConvAutoencoder(nn.Module):
 @torch.no_grad()
 def reconstruction_error(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> float:
     """Mean squared error per pixel of ``model(images)`` (any model with ``forward``), in eval mode."""
-    _check_images(images, "images")
+    validate.tensor(images, "images", ndim=(2, 3, 4, 5), shape="(B, ...) (a batch of vectors or images)")
     was_training = model.training
     model.eval()
     dev = next(

@@ -16,16 +16,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import validate
 from . import dcgan
 
 __all__ = ["ConditionalDiscriminator", "ConditionalGenerator", "Discriminator", "Generator", "train_step"]
 
 
-def _check_labels(y: torch.Tensor, batch: int, num_classes: int) -> None:
-    if y.dim() != 1 or y.shape[0] != batch or y.dtype not in (torch.int64, torch.int32):
-        raise ValueError(f"expected integer labels of shape ({batch},), got {tuple(y.shape)} {y.dtype}")
+def _labels(y: torch.Tensor, batch: int, num_classes: int) -> None:
+    """Class labels: one integer per example (:func:`validate.tensor`), each a valid class."""
+    validate.tensor(y, "labels", ndim=1, shape=f"({batch},)")
+    if y.shape[0] != batch:
+        raise ValueError(f"labels must be a tensor of shape ({batch},), got {tuple(y.shape)}; give one label per example")
+    if y.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"labels must be an integer tensor (class indices), got {y.dtype}; convert it with labels.long()")
     if len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
-        raise ValueError(f"labels must lie in [0, {num_classes - 1}], got [{int(y.min())}, {int(y.max())}]")
+        raise ValueError(f"labels must lie in [0, {num_classes - 1}], got [{int(y.min())}, {int(y.max())}]; "
+                         f"the model was built with num_classes={num_classes}")
 
 
 class ConditionalGenerator(nn.Module):
@@ -46,9 +52,11 @@ class ConditionalGenerator(nn.Module):
         self.net = dcgan.Generator(nz + embed_dim, ngf, nc, image_size)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if z.dim() != 2 or z.shape[1] != self.nz:
-            raise ValueError(f"expected noise (B, {self.nz}), got {tuple(z.shape)}")
-        _check_labels(labels, z.shape[0], self.num_classes)
+        validate.tensor(z, "z", ndim=2, shape=f"(B, {self.nz})")
+        if z.shape[1] != self.nz:
+            raise ValueError(f"z must be a tensor of shape (B, {self.nz}), got {tuple(z.shape)}; "
+                             f"draw it with torch.randn(B, {self.nz})")
+        _labels(labels, z.shape[0], self.num_classes)
         return self.net(torch.cat([z, self.embed(labels)], 1))  # (B, nz + embed_dim) -> (B, nc, S, S)
 
 
@@ -61,9 +69,8 @@ class ConditionalDiscriminator(nn.Module):
         self.net = dcgan.Discriminator(nc + num_classes, ndf, image_size)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.nc:
-            raise ValueError(f"expected images (B, {self.nc}, H, W), got {tuple(x.shape)}")
-        _check_labels(labels, x.shape[0], self.num_classes)
+        validate.tensor(x, "x", ndim=4, channels=self.nc)
+        _labels(labels, x.shape[0], self.num_classes)
         maps = F.one_hot(labels.long(), self.num_classes).to(x.dtype)[:, :, None, None]
         maps = maps.expand(-1, -1, x.shape[2], x.shape[3])  # (B, num_classes, H, W)
         return self.net(torch.cat([x, maps], 1))

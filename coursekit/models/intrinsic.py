@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import validate
+
 __all__ = ["DirectIntrinsicsNet"]
 
 
@@ -66,25 +68,16 @@ class DirectIntrinsicsNet(nn.Module):
         self.shading_head = nn.Conv2d(w, 1, fine_kernel, padding=fine_kernel // 2)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        self._check(image)
+        validate.tensor(image, "image", ndim=4, channels=3)
         h, w = image.shape[-2:]
+        if h % 8 or w % 8:  # three stride-2 steps down to the coarse scale, then back up
+            raise ValueError(
+                f"image sides must be multiples of 8, got {h}x{w}; crop or pad the image, "
+                f"e.g. to {h - h % 8}x{w - w % 8} or {h + (-h) % 8}x{w + (-w) % 8}"
+            )
         c = self.coarse(image)  # (B, 4w, H/8, W/8)
         g = c.mean(dim=(2, 3), keepdim=True).expand_as(c)  # (B, 4w, H/8, W/8) global context
         c = self.context(torch.cat([c, g], 1))  # (B, w, H/8, W/8)
         c = F.interpolate(c, size=(h, w), mode="bilinear", align_corners=False)  # (B, w, H, W)
         f = self.fine(torch.cat([self.fine_in(image), c], 1))  # (B, w, H, W)
         return torch.sigmoid(self.albedo_head(f)), torch.sigmoid(self.shading_head(f))
-
-    @staticmethod
-    def _check(x: torch.Tensor) -> None:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"expected a torch.Tensor of shape (B, 3, H, W), got {type(x).__name__}")
-        if x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(
-                f"expected a batch of RGB images (B, 3, H, W), got shape {tuple(x.shape)}; "
-                "a grey image can be repeated to 3 channels with x.expand(-1, 3, -1, -1)"
-            )
-        if x.shape[-2] % 8 or x.shape[-1] % 8:
-            raise ValueError(
-                f"image sides must be multiples of 8, got {x.shape[-2]}x{x.shape[-1]}; crop or pad"
-            )

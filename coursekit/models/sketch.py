@@ -31,6 +31,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from .. import validate
+
 __all__ = ["SketchSimplificationNet", "LAYERS", "output_size", "ink_weighted_mse"]
 
 # (kind, kernel, output channels) with kind in {"down", "flat", "up"}; the released model's table
@@ -134,24 +136,14 @@ class SketchSimplificationNet(nn.Module):
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """The output before the sigmoid (for losses that prefer logits)."""
-        self._check(x)
-        return self.layers[:-1]((x - self.mean) / self.std)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(x))  # (B, 1, H, W)
-
-    @staticmethod
-    def _check(x: torch.Tensor) -> None:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"expected a torch.Tensor of shape (B, 1, H, W), got {type(x).__name__}")
-        if x.dim() != 4 or x.shape[1] != 1:
-            raise ValueError(
-                f"expected a batch of grey sketches (B, 1, H, W), got shape {tuple(x.shape)}; "
-                "convert RGB to grey (x.mean(1, keepdim=True)) and add a batch dimension if needed"
-            )
+        validate.tensor(x, "x", ndim=4, channels=1)
         h, w = x.shape[-2:]
         if h % 8 or w % 8:
             raise ValueError(
                 f"input sides must be multiples of 8 (three stride-2 down-convolutions), got {h}x{w}; "
                 f"crop or pad the image, e.g. to {h - h % 8}x{w - w % 8} or {h + (-h) % 8}x{w + (-w) % 8}"
             )
+        return self.layers[:-1]((x - self.mean) / self.std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(x))  # (B, 1, H, W)

@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import validate
+
 __all__ = [
     "NonLocalBlock",
     "ResidualAttentionModule",
@@ -44,18 +46,14 @@ __all__ = [
 ]
 
 
-def _check_input(x: torch.Tensor, channels: int, name: str) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} expects a torch.Tensor of shape (B, C, H, W), got {type(x).__name__}")
-    if x.dim() != 4:
-        raise ValueError(
-            f"{name} expects a 4-d input (B, C, H, W), got shape {tuple(x.shape)}; "
-            "add a batch dimension with x[None] for a single image"
-        )
+def _input(x: torch.Tensor, channels: int, name: str) -> None:
+    """The input of a layer built for ``channels``: (B, C, H, W) through :func:`validate.tensor`,
+    then the layer's own channel count, with the fix that fits a layer (rebuild it)."""
+    validate.tensor(x, f"{name}'s input", ndim=4)
     if x.shape[1] != channels:
         raise ValueError(
-            f"{name} was built for {channels} channels but the input has {x.shape[1]} "
-            f"(shape {tuple(x.shape)}); build it with channels={x.shape[1]} or fix the layer before it"
+            f"{name}'s input must be a tensor of shape (B, {channels}, H, W) (the layer was built with "
+            f"channels={channels}), got {tuple(x.shape)}; build it with channels={x.shape[1]} or fix the layer before it"
         )
 
 
@@ -174,7 +172,7 @@ class NonLocalBlock(_PositionAttention2d):
             nn.init.zeros_(self.out.bias)
 
     def forward(self, x: torch.Tensor, return_attention: bool = False):
-        _check_input(x, self.channels, "NonLocalBlock")
+        _input(x, self.channels, "NonLocalBlock")
         q = self.theta(x)  # (B, C/2, H, W)
         k = self._pool(self.phi(x))  # (B, C/2, H', W')
         v = self._pool(self.g(x))  # (B, C/2, H', W')
@@ -227,7 +225,7 @@ class SelfAttention(_PositionAttention2d):
         self.gamma = nn.Parameter(torch.zeros(1))  # "γ is initialised as 0"
 
     def forward(self, x: torch.Tensor, return_attention: bool = False):
-        _check_input(x, self.channels, "SelfAttention")
+        _input(x, self.channels, "SelfAttention")
         q = self.query(x)  # (B, C/8, H, W)
         k = self._pool(self.key(x))  # (B, C/8, H', W')
         v = self._pool(self.value(x))  # (B, Cv, H', W')
@@ -268,7 +266,7 @@ class SqueezeExcitation(nn.Module):
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) → channel weights (B, C) in (0, 1) (or (0, 2) with ``identity_init``)."""
-        _check_input(x, self.channels, "SqueezeExcitation")
+        _input(x, self.channels, "SqueezeExcitation")
         squeeze = x.mean(dim=(2, 3))  # (B, C)
         s = torch.sigmoid(self.fc2(F.relu(self.fc1(squeeze))))  # (B, C)
         return 2 * s if self.identity_init else s
@@ -347,7 +345,7 @@ class ResidualAttentionModule(nn.Module):
         return self.mask_head(h)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(x, self.channels, "ResidualAttentionModule")
+        _input(x, self.channels, "ResidualAttentionModule")
         x = self.pre(x)
         trunk = self.trunk(x)  # T(x), (B, C, H, W)
         m = self.mask(x)  # M(x), (B, C, H, W)

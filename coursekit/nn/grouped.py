@@ -19,6 +19,7 @@ paths of bottleneck width d = 4 in the first stage of ResNeXt-50 (32×4d):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -34,10 +35,13 @@ __all__ = [
 
 
 def _check_groups(in_channels: int, out_channels: int, groups: int) -> None:
+    """An argument check (not a tensor's): ``groups`` splits both channel counts evenly."""
     if groups < 1 or in_channels % groups or out_channels % groups:
+        common = math.gcd(in_channels, out_channels)
+        choices = [g for g in range(1, common + 1) if common % g == 0]
         raise ValueError(
-            f"groups must divide both channel counts: in_channels={in_channels}, "
-            f"out_channels={out_channels}, groups={groups}"
+            f"groups must divide both channel counts (in_channels={in_channels}, out_channels={out_channels}), "
+            f"got groups={groups}; use one of {choices}"
         )
 
 

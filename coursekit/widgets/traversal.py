@@ -16,19 +16,20 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from .. import validate
+
 __all__ = ["LatentSliders", "mosaic", "show_traversals", "to_png", "traversal_grid", "traverse"]
 
 Decoder = Callable[[torch.Tensor], torch.Tensor]  # (B, L) codes -> (B, C, H, W) images in [0, 1]
 
 
-def _check_code(z: torch.Tensor) -> torch.Tensor:
-    if not isinstance(z, torch.Tensor):
-        raise TypeError(f"z must be a torch.Tensor code (L,), got {type(z).__name__}")
-    if z.dim() == 2 and z.shape[0] == 1:
-        z = z[0]
-    if z.dim() != 1:
-        raise ValueError(f"z must be one code of shape (L,) or (1, L), got {tuple(z.shape)}")
-    return z
+def _one_code(z: torch.Tensor) -> torch.Tensor:
+    """One latent code (L,), given as (L,) or (1, L) (checked by :func:`validate.tensor`)."""
+    validate.tensor(z, "z", ndim=(1, 2), shape="(L,) or (1, L)")
+    if z.dim() == 2 and z.shape[0] != 1:
+        raise ValueError(f"z must be one code, a tensor of shape (L,) or (1, L), got {tuple(z.shape)}; "
+                         "pick one row, e.g. z[0]")
+    return z.reshape(-1)
 
 
 @torch.no_grad()
@@ -36,7 +37,7 @@ def traverse(
     decode: Decoder, z: torch.Tensor, dim: int, values: Sequence[float] | torch.Tensor
 ) -> torch.Tensor:
     """Images for ``z`` with latent ``dim`` set to each of ``values``: ``(len(values), C, H, W)``."""
-    z = _check_code(z)
+    z = _one_code(z)
     if not 0 <= dim < len(z):
         raise ValueError(f"dim must be in 0..{len(z) - 1} for a code of {len(z)} latents, got {dim}")
     values = torch.as_tensor(values, dtype=z.dtype, device=z.device)
@@ -50,7 +51,7 @@ def traversal_grid(
     decode: Decoder, z: torch.Tensor, dims: Sequence[int] | None = None, n_steps: int = 7, span: float = 2.5
 ) -> torch.Tensor:
     """``(len(dims), n_steps, C, H, W)``: row i sweeps latent ``dims[i]`` over ``[-span, span]``."""
-    z = _check_code(z)
+    z = _one_code(z)
     dims = list(range(len(z))) if dims is None else list(dims)
     values = torch.linspace(-span, span, n_steps, device=z.device)
     return torch.stack([traverse(decode, z, d, values) for d in dims])
@@ -123,7 +124,7 @@ class LatentSliders:
     ):
         import ipywidgets as W
 
-        z0 = _check_code(z0).detach().float().cpu()
+        z0 = _one_code(z0).detach().float().cpu()
         self.decode, self.z0, self.scale = decode, z0, scale
         labels = list(labels) if labels is not None else [f"z{i}" for i in range(len(z0))]
         if len(labels) != len(z0):

@@ -1,6 +1,6 @@
 """The instructor build's HTML pages render their formulas with the network off.
 
-``python -m coursekit.build`` writes ``html/NAME.html`` with MathJax copied beside it
+``python -m tools.build`` writes ``html/NAME.html`` with MathJax copied beside it
 (``html/mathjax/``); nbconvert's default would load MathJax from a CDN and, offline, show every
 formula as raw LaTeX. Here the welcome notebook is built in the smoke profile and its page opened
 from disk in Chromium with every non-file request blocked.
@@ -28,7 +28,7 @@ def _formulas_in_source(name: str) -> int:
 
 
 def test_built_page_renders_formulas_offline(browser, tmp_path):
-    from coursekit import build
+    from tools import build
 
     name = "00_welcome"
     expected = _formulas_in_source(name)

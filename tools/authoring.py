@@ -1,6 +1,7 @@
 """One-source notebooks: ``solutions/`` is edited, ``notebooks/`` is generated from it.
 
-Commands (``python -m coursekit.authoring COMMAND``):
+Commands (``python -m tools.authoring COMMAND``, from the repository root; instructor tooling that
+runs only from a checkout: ``ROOT`` is the folder above ``tools/``):
 
 ``sync``
     Normalise every solution notebook (Colab badge, Colab set-up cell, metadata asking Colab for
@@ -557,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         problems = check()
         if problems:
             print("notebooks are not in sync with solutions/:\n  " + "\n  ".join(problems))
-            print("run `make notebooks` (python -m coursekit.authoring sync) and commit the result")
+            print("run `make notebooks` (python -m tools.authoring sync) and commit the result")
             return 1
         print(f"{len(solution_paths())} solution notebooks, student versions in sync, no solution leaks")
         return 0
@@ -567,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     if cmd == "from-py" and len(args) == 2:
         src, dst = Path(args[0]), Path(args[1])
         dst.write_text(dumps(from_py(src.read_text(encoding="utf-8"), dst.name)), encoding="utf-8")
-        print(f"wrote {dst}; run `python -m coursekit.authoring sync` next")
+        print(f"wrote {dst}; run `python -m tools.authoring sync` next")
         return 0
     if cmd == "to-py" and len(args) == 2:
         Path(args[1]).write_text(to_py(read(Path(args[0]))), encoding="utf-8")

@@ -1,6 +1,6 @@
 """Executing notebooks: the instructor build and the notebook tests share this.
 
-``python -m coursekit.build --profile cpu [NAME ...]`` executes every solution notebook (or the
+``python -m tools.build --profile cpu [NAME ...]`` (from the repository root) executes every solution notebook (or the
 named ones) in that profile and writes, under ``build/<profile>/``:
 
 * ``notebooks/NAME.ipynb`` — the executed notebook, outputs included;
@@ -10,31 +10,33 @@ named ones) in that profile and writes, under ``build/<profile>/``:
   modules its kernel loaded); then one row per metric it recorded with
   ``coursekit.report.record``: mean ± standard deviation and n seeds beside its baseline's, the
   baseline's kind and the verdict (the HTML adds each seed's values). The summary counts wins
-  against real competitors only; :func:`check_rows` tells stale rows from current ones.
+  against real competitors only (the rendering and the checks of rows are in ``tools/report.py``).
 
 Parameters are injected as papermill does (into the cell tagged ``parameters``) and the
 notebook is executed with nbclient, so a failing cell or magic fails the run.
+
+Instructor tooling: it runs from a checkout of the repository (``ROOT`` is the folder above
+``tools/``), never from an installed ``coursekit``. The notebook's kernel imports ``coursekit``
+only: the probe cell appended below reads ``sys.modules`` and ``resource``, nothing of ``tools``.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from . import report
+from .report import merge_reports, notebook_hash, sources_hash, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
-__all__ = ["EXTRA_TAG", "cell_seconds", "check_rows", "execute_notebook", "kernel_env", "main", "notebook_hash",
-           "sources_hash", "time_breakdown"]
+__all__ = ["EXTRA_TAG", "budget_table", "budgets", "cell_seconds", "execute_notebook", "kernel_env", "main",
+           "time_breakdown"]
 
 
 _PROBE = "__COURSEKIT_RESOURCES__"
@@ -170,207 +172,12 @@ def cell_seconds(nb: Any) -> list[tuple[int, float]]:
 def _device_name() -> str:
     import torch
 
-    from .runtime import device
+    from coursekit.runtime import device
 
     dev = device()
     if dev.type == "cuda":
         return torch.cuda.get_device_name(dev)
     return f"{dev.type} ({os.cpu_count()} cores)"
-
-
-def notebook_hash(path: str | os.PathLike) -> str:
-    """SHA-256 (first 16 hex digits) of a notebook's code cells, in order.
-
-    Markdown and outputs do not count (they do not change a number); nor does the Colab set-up
-    cell (tagged ``colab-setup``), which does nothing outside Colab.
-    """
-    import nbformat
-
-    nb = nbformat.read(Path(path), as_version=4)
-    h = hashlib.sha256()
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "colab-setup" not in cell.metadata.get("tags", []):
-            h.update(cell.source.encode("utf-8") + b"\0")
-    return h.hexdigest()[:16]
-
-
-def sources_hash(modules: list[str], package_dir: Path = ROOT / "coursekit") -> str:
-    """SHA-256 (first 16 hex digits) of the source files of the ``coursekit`` modules named
-    (``"coursekit.train"`` ...), read from ``package_dir``: what a notebook ran with."""
-    h = hashlib.sha256()
-    for name in sorted(set(modules)):
-        parts = name.split(".")[1:]
-        base = package_dir.joinpath(*parts)
-        f = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
-        h.update(name.encode() + b"\0" + (f.read_bytes() if f.exists() else b"<missing>") + b"\0")
-    return h.hexdigest()[:16]
-
-
-def check_rows(rows: list[dict[str, Any]], root: Path = ROOT) -> dict[str, list[str]]:
-    """Which report rows still describe the course in ``root``.
-
-    Returns ``stale`` (rows whose notebook hash no longer matches ``solutions/NAME``: rerun them),
-    ``sources_changed`` (rows whose ``coursekit`` modules changed since: the numbers may move),
-    ``legacy`` (rows written before hashes existed: not verified) and ``missing`` (no such
-    solution notebook any more).
-    """
-    out: dict[str, list[str]] = {"stale": [], "sources_changed": [], "legacy": [], "missing": []}
-    for r in rows:
-        nb = root / "solutions" / r["name"]
-        if not nb.exists():
-            out["missing"].append(r["name"])
-        elif not r.get("notebook_sha"):
-            out["legacy"].append(r["name"])
-        elif r["notebook_sha"] != notebook_hash(nb):
-            out["stale"].append(r["name"])
-        elif r.get("coursekit_sha") and r["coursekit_sha"] != sources_hash(r.get("coursekit_modules", []),
-                                                                          root / "coursekit"):
-            out["sources_changed"].append(r["name"])
-    return out
-
-
-def _side(mean: float, std: float, n: int, unit: str = "") -> str:
-    return f"{mean:.4g}{unit} (1 seed)" if n < 2 else f"{mean:.4g} ± {std:.2g}{unit} (n={n})"
-
-
-def _metric_cells(m: dict[str, Any]) -> list[str]:
-    """notebook-independent cells of one metric row: metric, result, baseline, kind, baseline value, verdict."""
-    m = report.normalise(m)
-    unit = m.get("unit", "")
-    cells = [m["name"], _side(m["value"], m["std"], m["n"], unit)]
-    if "baseline" not in m:
-        return cells + ["—", "—", "—", "—"]
-    v = m["verdict"]
-    text = f"{report.VERDICT_MARKS.get(v, '')} {v}"
-    if v == "1 seed":
-        text += " (ahead)" if report.ahead(m) else " (not ahead)"
-    return cells + [m.get("baseline_name", "baseline"), m["baseline_kind"],
-                    _side(m["baseline"], m["baseline_std"], m["baseline_n"], unit), text]
-
-
-def _summary(rows: list[dict[str, Any]], checked: dict[str, list[str]]) -> list[str]:
-    s = report.summarise([m for r in rows for m in r["metrics"]])
-    comp = s["competitor"]
-    n_comp = sum(comp.values())
-    lines = [
-        f"Wins beyond the spread against real competitors: {comp.get('beats', 0)} of {n_comp} "
-        f"(ties inside the spread {comp.get('tie', 0)}, losses {comp.get('loses', 0)}, "
-        f"1 seed so the spread is not measured {comp.get('1 seed', 0)}, not finite {comp.get('not finite', 0)}).",
-        f"Floors and ceilings shown for scale, not counted: {len(s['floors'])}"
-        + (" (" + "; ".join(f"{m['name']} vs {m['baseline_kind']}" for m in s["floors"]) + ")" if s["floors"] else "")
-        + ".",
-    ]
-    if s["not_stated"]:
-        ns = s["not_stated"]
-        single = [m for m in ns if m["verdict"] == "1 seed"]
-        lines.append(f"Baseline kind not stated, not counted: {len(ns)} ({len(single)} on 1 seed, ahead in "
-                     f"{sum(map(report.ahead, single))}; record them with baseline_kind='competitor' or a floor kind).")
-    if checked["legacy"]:
-        lines.append(f"Legacy rows, not verified (written before rows carried hashes): {len(checked['legacy'])} notebooks.")
-    if checked["stale"]:
-        lines.append(f"⚠️ Stale rows (the notebook changed since they ran; rerun them): {', '.join(checked['stale'])}.")
-    if checked["sources_changed"]:
-        lines.append(f"coursekit sources changed since these rows ran: {', '.join(checked['sources_changed'])}.")
-    return lines
-
-
-def _ran_with(r: dict[str, Any], checked: dict[str, list[str]]) -> str:
-    if r["name"] in checked["stale"]:
-        return f"⚠️ stale: notebook changed ({r['notebook_sha'][:8]})"
-    if not r.get("notebook_sha"):
-        return "legacy, not verified"
-    s = f"{r['notebook_sha'][:8]} · {(r.get('coursekit_sha') or '?')[:8]}"
-    return s + (" (coursekit changed since)" if r["name"] in checked["sources_changed"] else "")
-
-
-def write_report(rows: list[dict[str, Any]], out: Path, profile: str, notes: str = "", root: Path = ROOT) -> None:
-    """Write ``report.md``, ``report.html`` and ``report.json`` for these rows into ``out``.
-
-    Each metric row shows mean ± standard deviation and n seeds for the method and its baseline,
-    the baseline's kind and the verdict of :func:`coursekit.report.verdict`; the HTML adds each
-    seed's values in a details block. Rows are checked against the notebooks in ``root``.
-    """
-    import html
-
-    rows = [{**r, "metrics": [report.normalise(m) for m in r["metrics"]]} for r in rows]
-    checked = check_rows(rows, root)
-    head = [f"# Results report — profile `{profile}`", "",
-            f"Device: {rows[0]['device'] if rows else '?'} · Python {sys.version.split()[0]} · "
-            f"generated {time.strftime('%Y-%m-%d %H:%M')}", ""]
-    nb_header = ["notebook", "status", "time (s)", "peak memory (MB, GPU if used else RAM)",
-                 "ran with (notebook · coursekit hash)"]
-    nb_rows = [[r["name"], r["status"], f"{r['seconds']:.0f}", f"{r['peak_mb']:.0f}", _ran_with(r, checked)]
-               for r in rows]
-    m_header = ["notebook", "metric", "result (mean ± sd, n seeds)", "baseline", "baseline kind",
-                "baseline (mean ± sd, n seeds)", "verdict"]
-    m_rows = [(r, m, [r["name"], *_metric_cells(m)]) for r in rows for m in r["metrics"]]
-    total = sum(r["seconds"] for r in rows)
-    tail = [f"Total execution time: {total / 60:.1f} min for {len(rows)} notebooks.", *_summary(rows, checked),
-            "A result beats its baseline when its mean is better by more than the sum of both standard errors "
-            "(`coursekit.report.verdict`); with 1 seed the spread is not measured and nothing is counted."]
-
-    def md_table(header: list[str], body: list[list[str]]) -> list[str]:
-        esc = [[c.replace("|", "\\|") for c in row] for row in body]
-        return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(c) + " |" for c in esc)]
-
-    md = "\n".join([*head, *md_table(nb_header, nb_rows), "", "## Metrics", "",
-                    *md_table(m_header, [c for _, _, c in m_rows]), "", *(f"- {t}" for t in tail)]) + "\n"
-    md += f"\n{notes.strip()}\n" if notes.strip() else ""
-    (out / "report.md").write_text(md, encoding="utf-8")
-    (out / "report.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
-
-    def html_table(header: list[str], body: list[list[str]]) -> str:
-        th = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        return f"<table><tr>{th}</tr>" + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
-                                                 for row in body) + "</table>"
-
-    def seeds_block(m: dict[str, Any]) -> str:
-        seeds = m.get("seeds") or list(range(m["n"]))
-        label = "seed" if m.get("seeds") else "run"
-        items = [f"{label} {s}: {v:.4g}" + (f" vs {m['baseline_values'][i]:.4g}"
-                                              if "baseline" in m and len(m["baseline_values"]) == m["n"] else "")
-                 for i, (s, v) in enumerate(zip(seeds, m["values"]))]
-        if "baseline" in m and len(m["baseline_values"]) != m["n"]:
-            items.append("baseline: " + ", ".join(f"{v:.4g}" for v in m["baseline_values"]))
-        return f"<details><summary>per seed</summary>{html.escape('; '.join(items))}</details>"
-
-    def hover(m: dict[str, Any], text: str) -> str:
-        return f"<span title='{html.escape(', '.join(f'{v:.4g}' for v in m['values']), quote=True)}'>{html.escape(text)}</span>"
-
-    m_html = [[html.escape(c) for c in cells[:2]] + [hover(m, cells[2]), html.escape(cells[3]) + seeds_block(m)]
-              + [html.escape(c) for c in cells[4:]] for _, m, cells in m_rows]
-    try:
-        import markdown  # optional
-
-        notes_html = markdown.markdown(notes, extensions=["tables"])
-    except ImportError:
-        notes_html = f"<pre style='white-space:pre-wrap'>{html.escape(notes.strip())}</pre>" if notes.strip() else ""
-    body = (f"<h1>Results report — profile <code>{html.escape(profile)}</code></h1><p>{html.escape(head[2])}</p>"
-            + html_table(nb_header, [[html.escape(c) for c in row] for row in nb_rows])
-            + "<h2>Metrics</h2>" + html_table(m_header, m_html)
-            + "".join(f"<p>{html.escape(t)}</p>" for t in tail) + notes_html)
-    (out / "report.html").write_text(
-        f"<!doctype html><meta charset='utf-8'><title>coursekit report ({profile})</title>"
-        f"<style>body{{font-family:sans-serif;max-width:90em;margin:2em auto}}td,th{{border:1px solid #ccc;"
-        f"padding:4px;vertical-align:top}}table{{border-collapse:collapse}}</style>{body}",
-        encoding="utf-8",
-    )
-
-
-def merge_reports(files: list[Path]) -> list[dict[str, Any]]:
-    """Rows of several ``report.json`` files, one per notebook (the last file wins), in course order.
-
-    An instructor who reran a few notebooks merges the new rows into the full report this way.
-    Rows from before seeds (one value per metric, no baseline kind) are brought to the current
-    form with :func:`coursekit.report.normalise`; rows keep the hashes they have (none for old rows).
-    """
-    by_name: dict[str, dict[str, Any]] = {}
-    for f in files:
-        if not f.exists():
-            raise FileNotFoundError(f"{f} not found: pass the report.json written by a build")
-        for row in json.loads(f.read_text()):
-            by_name[row["name"]] = {**row, "metrics": [report.normalise(m) for m in row.get("metrics", [])]}
-    return [by_name[n] for n in sorted(by_name)]
 
 
 def budget_table(smoke: dict[str, float], cpu: dict[str, float]) -> tuple[str, list[str]]:
@@ -379,7 +186,7 @@ def budget_table(smoke: dict[str, float], cpu: dict[str, float]) -> tuple[str, l
     Returns the Markdown table and the notebooks over *twice* a budget (the only failure: these
     timings come from shared, noisy machines).
     """
-    from .runtime import PROFILES
+    from coursekit.runtime import PROFILES
 
     b_smoke, b_cpu = PROFILES["smoke"].budget_s, PROFILES["cpu"].budget_s
     names = sorted(set(smoke) | set(cpu), key=lambda n: -max(smoke.get(n, 0) / b_smoke, cpu.get(n, 0) / b_cpu))

@@ -1,4 +1,4 @@
-"""The gpu profile's code paths, run on the CPU: ``python -m coursekit.dryrun`` (``make test-gpu-dry``).
+"""The gpu profile's code paths, run on the CPU: ``python -m tools.dryrun`` (``make test-gpu-dry``).
 
 Every solution notebook executes with the ``gpu`` profile, so it takes the gpu branches of every
 ``P.pick(...)`` (sizes, widths, layer counts, batch sizes), but on the CPU and with every training
@@ -14,6 +14,8 @@ Example counts (``n_train``/``n_test``) are capped by ``COURSEKIT_MAX_EXAMPLES``
 256, read by :func:`coursekit.runtime.profile`: two gpu-profile batches) so that generating 20 000 examples on two CPU
 cores does not dominate the run; the sizes of the examples and of the models are the gpu
 profile's own.
+
+Instructor tooling: run it from the repository root of a checkout (``tools`` is not installed).
 """
 
 from __future__ import annotations

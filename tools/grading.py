@@ -1,10 +1,10 @@
 """Grading the course with nbgrader: a course directory made from the solution notebooks.
 
-The solution notebooks already carry nbgrader's cell metadata (``python -m coursekit.authoring
+The solution notebooks already carry nbgrader's cell metadata (``python -m tools.authoring
 sync`` writes it; see that module for the cell roles), so nothing in a notebook needs editing.
 This module only lays out what nbgrader expects::
 
-    python -m coursekit.grading DIR [NAME ...] [--by-section]
+    python -m tools.grading DIR [NAME ...] [--by-section]
 
 writes ``DIR/nbgrader_config.py`` (unless one is there) and ``DIR/source/ASSIGNMENT/NAME.ipynb``,
 one assignment per notebook (``00_welcome``, ``1.1_imagenet_landscape``, …), one per section
@@ -16,7 +16,7 @@ with ``--by-section`` (``section0`` … ``section4``), or all named notebooks in
     nbgrader formgrader                          # or the Formgrader tab of JupyterLab
 
 Needs the ``instructor`` extra (``pip install -e ".[instructor]"``); the student's install never
-includes nbgrader.
+includes nbgrader. Runs from the repository root of a checkout (``tools`` is not installed).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from . import authoring as A
 
 __all__ = ["NBGRADER_CONFIG", "assignment_of", "make_course", "main"]
 
-NBGRADER_CONFIG = f'''"""nbgrader configuration for the Deep Learning for Graphics course (written by coursekit.grading)."""
+NBGRADER_CONFIG = f'''"""nbgrader configuration for the Deep Learning for Graphics course (written by tools.grading)."""
 
 import os
 
@@ -87,7 +87,7 @@ def make_course(dest: str | Path, names: list[str] | None = None, by_section: bo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coursekit.grading", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.grading", description=__doc__.split("\n\n")[0])
     parser.add_argument("dest", help="the nbgrader course directory to create or update")
     parser.add_argument("names", nargs="*", help="notebooks to include (default: all), e.g. 00_welcome 1.1")
     parser.add_argument("--by-section", action="store_true", help="one assignment per section, not per notebook")
