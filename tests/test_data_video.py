@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from coursekit import temporal
+from coursekit.models.style import video as temporal
 from coursekit.data import video
 
 
