@@ -185,11 +185,13 @@ def _temporal(dev):
 
 
 def _exposure_filters(dev):
+    from coursekit import baselines
+    from coursekit.data.exposure import random_degradation
     from coursekit.models import exposure
 
     img = _img(dev)
-    d = {k: v.to(dev) for k, v in exposure.random_degradation(2, torch.Generator().manual_seed(0)).items()}
-    return lambda: (exposure.degrade(img, d), exposure.grey_world(img), exposure.saturation(img, 0.5))
+    d = {k: v.to(dev) for k, v in random_degradation(2, torch.Generator().manual_seed(0)).items()}
+    return lambda: (exposure.degrade(img, d), baselines.grey_world(img), exposure.saturation(img, 0.5))
 
 
 def _gan_losses(dev):

@@ -2,7 +2,7 @@
 Style Transfer", CVPR 2017, Sec. 5): transfer on luminance only, or recolour the style first.
 
 Luminance here is Y of YIQ (NTSC, ``0.299 R + 0.587 G + 0.114 B``), as in the paper: hence
-:func:`luminance_yiq` (the exposure filters of 4.4 use other weights: ``models.exposure``).
+:func:`luminance_yiq` (the exposure filters of 4.4 use other weights: ``models.exposure.luminance_rgb2lum``).
 """
 
 from __future__ import annotations
