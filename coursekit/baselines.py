@@ -11,6 +11,9 @@
 - Denoising: **Gaussian blur** with the best sigma (chosen on training pairs) and **non-local
   means** (Buades, Coll & Morel, "A non-local algorithm for image denoising", CVPR 2005, as
   ``skimage.restoration.denoise_nl_means``).
+- Photo retouching: **grey-world white balance** (Buchsbaum, "A spatial processor model for object
+  colour perception", J. Franklin Inst. 1980) followed by **auto contrast** (quantile stretch),
+  the "auto enhance" that notebook 4.4's Exposure network is compared with.
 
 Inputs and outputs are (B, C, H, W) float tensors in [0, 1] unless stated otherwise.
 """
@@ -31,6 +34,9 @@ __all__ = [
     "best_gaussian_sigma",
     "nl_means",
     "add_noise",
+    "grey_world",
+    "auto_contrast",
+    "auto_enhance",
 ]
 
 
@@ -191,3 +197,27 @@ def nl_means(
             den = denoise_nl_means(img, channel_axis=0, **kwargs)
         out.append(den.reshape(img.shape))
     return torch.from_numpy(np.stack(out)).to(noisy.dtype)
+
+
+# --- photo retouching (notebook 4.4) ---------------------------------------------------------------
+def grey_world(img: torch.Tensor) -> torch.Tensor:
+    """Grey-world white balance (Buchsbaum 1980): scale each channel so that its mean equals the
+    mean over all channels (the scene is assumed grey on average)."""
+    validate.tensor(img, "img", ndim=4, channels=3)
+    means = img.mean(dim=(2, 3), keepdim=True)  # (B, 3, 1, 1)
+    return img * means.mean(dim=1, keepdim=True) / means.clamp_min(1e-6)
+
+
+def auto_contrast(img: torch.Tensor, low: float = 0.01, high: float = 0.99) -> torch.Tensor:
+    """Stretch each image so that its ``low`` and ``high`` quantiles (over all pixels and channels)
+    become 0 and 1 (the "auto contrast" of photo editors), then clip to [0, 1]."""
+    validate.tensor(img, "img", ndim=4, channels=3)
+    flat = img.flatten(1)
+    lo = torch.quantile(flat, low, dim=1)[:, None, None, None]
+    hi = torch.quantile(flat, high, dim=1)[:, None, None, None]
+    return ((img - lo) / (hi - lo).clamp_min(1e-6)).clamp(0, 1)
+
+
+def auto_enhance(img: torch.Tensor) -> torch.Tensor:
+    """The baseline without learning: grey-world white balance, then auto contrast."""
+    return auto_contrast(grey_world(img))

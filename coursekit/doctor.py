@@ -15,8 +15,8 @@ def diagnose(check_network: bool = True, timeout: float = 2.0) -> dict[str, obje
     import torchvision
 
     from . import __version__
-    from .data.download import cache_dir, can_download
-    from .runtime import device, profile
+    from .data.download import can_download
+    from .runtime import cache_dir, device, profile
 
     facts: dict[str, object] = {
         "python": platform.python_version(),

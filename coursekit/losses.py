@@ -43,6 +43,7 @@ __all__ = [
     "hinge_g_loss",
     "wasserstein_d_loss",
     "wasserstein_g_loss",
+    "kl_divergence",
     "l1",
     "gradient_penalty",
 ]
@@ -189,6 +190,41 @@ def l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
             f"{tuple(target.shape)}; resize or crop one of them"
         )
     return (output - target).abs().mean()
+
+
+KL_REDUCTIONS = ("batchmean", "mean", "sum")
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor, *, reduction: str) -> torch.Tensor:
+    """``D_KL(N(μ, diag σ²) || N(0, I))`` of Gaussian codes, from ``mu`` and ``logvar`` = log σ².
+
+    Per element (Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014, appendix B):
+    ``-½ (1 + log σ² - μ² - σ²)``. The papers differ in how they reduce it, so the caller says:
+
+    - ``"batchmean"``: summed over the code, averaged over the batch (axis 0) — the KL of each
+      sample's code, on average: BicycleGAN's cVAE-GAN (Zhu et al. 2017) and the β-VAE (Higgins
+      et al. 2017);
+    - ``"mean"``: averaged over batch *and* code — StackGAN's ``KL_loss`` (Zhang et al. 2017; its
+      paper writes the sum, the authors' code the mean, which only rescales the weight λ);
+    - ``"sum"``: summed over everything.
+
+    The names follow ``torch.nn.functional.kl_div``'s ``reduction``.
+    """
+    validate.tensor(mu, "mu", floating=True)
+    validate.tensor(logvar, "logvar", floating=True)
+    if mu.shape != logvar.shape:
+        raise ValueError(
+            f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}; "
+            "give one mean and one log-variance per code dimension"
+        )
+    if reduction not in KL_REDUCTIONS:
+        raise ValueError(f"reduction must be one of {KL_REDUCTIONS}, got {reduction!r}")
+    per_element = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())  # same shape as mu
+    if reduction == "mean":
+        return per_element.mean()
+    if reduction == "sum":
+        return per_element.sum()
+    return per_element.flatten(1).sum(1).mean()  # (B, ...) -> (B,) -> scalar
 
 
 def gradient_penalty(

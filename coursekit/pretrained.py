@@ -36,7 +36,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["MODELS", "PretrainedInfo", "cache_dir", "load", "vgg_layers", "weights_filename"]
+__all__ = ["MODELS", "PretrainedInfo", "load", "vgg_layers", "weights_dir", "weights_filename"]
 
 #: The models ``load`` knows, with their torchvision default weights (ImageNet-1k).
 MODELS = ("vgg16", "vgg19", "resnet18", "resnet50")
@@ -68,8 +68,11 @@ class PretrainedInfo:
         return (x - mean) / std
 
 
-def cache_dir() -> Path:
-    """Where torchvision keeps downloaded weights: ``torch.hub.get_dir()/checkpoints``."""
+def weights_dir() -> Path:
+    """Where torchvision keeps downloaded weights: ``torch.hub.get_dir()/checkpoints``.
+
+    Not coursekit's own cache (datasets, trained course models): that is
+    :func:`coursekit.runtime.cache_dir`."""
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
@@ -173,7 +176,7 @@ def load(
         std=tuple(float(s) for s in transform.std),
         meta=dict(weights.meta),
     )
-    path = cache_dir() / weights_filename(weights)
+    path = weights_dir() / weights_filename(weights)
     reason = None
     if not path.exists():
         if download is None:

@@ -8,6 +8,9 @@ Every notebook starts with ``P = coursekit.start(PROFILE, SEED)``. That one call
 * picks the **device** (CUDA, then Apple MPS, then CPU; ``COURSEKIT_DEVICE`` overrides);
 * seeds every random generator, so a run on the CPU repeats exactly.
 
+It also names the one folder coursekit caches in (:func:`cache_dir`): datasets, generated data
+and trained course models.
+
 Nothing here runs at import time: importing ``coursekit`` never probes a GPU.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,11 +29,33 @@ __all__ = [
     "PROFILES",
     "Profile",
     "active_profile",
+    "cache_dir",
     "device",
     "profile",
     "seed_everything",
     "start",
 ]
+
+
+_COURSE_ROOT = Path(__file__).resolve().parents[1]  # the course folder, when run from a checkout
+
+
+def cache_dir() -> Path:
+    """The folder where datasets, generated data and trained course models are cached (created).
+
+    ``COURSEKIT_DATA`` when set; else ``data/cache`` in the course folder when that is writable;
+    else ``~/.cache/coursekit``. (Pretrained torchvision weights live in torch's own folder:
+    :func:`coursekit.pretrained.weights_dir`.)
+    """
+    env = os.environ.get("COURSEKIT_DATA")
+    if env:
+        path = Path(env).expanduser()
+    elif (_COURSE_ROOT / "data").is_dir() and os.access(_COURSE_ROOT / "data", os.W_OK):
+        path = _COURSE_ROOT / "data" / "cache"
+    else:
+        path = Path.home() / ".cache" / "coursekit"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @dataclass(frozen=True)

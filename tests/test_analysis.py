@@ -6,7 +6,6 @@ import torchvision
 from torch import nn
 
 from coursekit.analysis import (
-    PerAxis,
     UnsupportedLayerError,
     count_macs,
     count_params,
@@ -98,8 +97,8 @@ def test_published_receptive_fields(builder, size, expected):
     with torch.device("meta"):
         model = builder(weights=None)
     rf = receptive_field(model, size)
-    assert rf.size == expected and rf.size == (expected, expected)
-    assert rf.stride == 32
+    assert rf.size == (expected, expected)
+    assert rf.stride == (32, 32)
 
 
 def test_densenet_takes_the_longest_path():
@@ -108,12 +107,12 @@ def test_densenet_takes_the_longest_path():
     # stem 7×7/2 and pool 3×3/2, then 3×3 convs: 6 at stride 4, 12 at 8, 24 at 16, 16 at 32,
     # transitions' 2×2 average pools at strides 4, 8, 16
     expected = 1 + 6 + 2 * 2 + 6 * 2 * 4 + 1 * 4 + 12 * 2 * 8 + 1 * 8 + 24 * 2 * 16 + 1 * 16 + 16 * 2 * 32
-    assert rf.size == expected
+    assert rf.size == (expected, expected)
 
 
 def test_context_module_sequence():
     rf = receptive_field(ContextModule(channels=4), 80)
-    assert [int(r.size) for r in rf.layers] == [3, 5, 9, 17, 33, 65, 67, 67]
+    assert [r.size[0] for r in rf.layers] == [3, 5, 9, 17, 33, 65, 67, 67]
 
 
 def test_recurrence_matches_traced():
@@ -139,7 +138,7 @@ def test_residual_branch_takes_largest():
         def forward(self, x):
             return x + self.b(self.a(x))  # identity path (1) + conv path (5)
 
-    assert receptive_field(Res(), 16).size == 5
+    assert receptive_field(Res(), 16).size == (5, 5)
 
 
 # ---- effective receptive field: the gradient's support equals the analytic box --------------
@@ -172,7 +171,7 @@ def test_effective_support_within_theoretical_on_unet():
     net = UNet(1, 1, base_channels=4, depth=2)
     rf = receptive_field(net, 64)
     erf = effective_receptive_field(net, 64, position=(31, 31), n_samples=2)
-    assert max(erf.support_size()) <= int(rf.size) and min(erf.support_size()) >= int(rf.size) - 8
+    assert max(erf.support_size()) <= max(rf.size) and min(erf.support_size()) >= min(rf.size) - 8
 
 
 def test_effective_receptive_field_of_a_classifier_layer():
@@ -188,14 +187,14 @@ def test_effective_receptive_field_of_a_classifier_layer():
 def test_upsampling_and_transposed_conv_shrink_the_stride():
     up = nn.Sequential(nn.ConvTranspose2d(1, 1, 2, stride=2), nn.Upsample(scale_factor=2))
     rf = receptive_field(up, 8)
-    assert rf.stride == 0.25 and rf.size == 1
+    assert rf.stride == (0.25, 0.25) and rf.size == (1, 1)
     bil = nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear"), nn.Conv2d(1, 1, 3, padding=1))
-    assert receptive_field(bil, 8).size == 3  # 2 taps, then 3 outputs at half a pixel apart → 1 + 1 + 1
+    assert receptive_field(bil, 8).size == (3, 3)  # 2 taps, then 3 outputs at half a pixel apart → 1 + 1 + 1
 
 
 def test_unet_valid_padding_and_crop():
     rf = receptive_field(UNet(padding=0, base_channels=2), 188)
-    assert rf.size == 200 and rf.stride == 1
+    assert rf.size == (200, 200) and rf.stride == (1, 1)
 
 
 def test_cyclic_shift_wraps_around():
@@ -210,15 +209,18 @@ def test_attention_sees_the_whole_input():
     with torch.device("meta"):
         model = M.vit_b_16(weights=None, image_size=64)
     rf = receptive_field(model, 64)
-    assert rf.whole and rf.size == 2 * 64 - 1
+    assert rf.whole and rf.size == (2 * 64 - 1,) * 2
 
 
 def test_per_axis_values():
     rf = receptive_field(nn.Conv2d(1, 1, (3, 5)), (10, 12))
-    assert rf.size == (3, 5) and rf.size != 3
-    with pytest.raises(ValueError):
-        int(rf.size)
-    assert PerAxis((5, 5)) == 5 and int(PerAxis((5, 5))) == 5
+    assert rf.size == (3, 5) and rf.stride == (1, 1) and rf.offset == (1, 2)
+    # plain tuples keep Python's contracts: equal values hash equal, < and >= are complementary
+    for value in (rf.size, rf.stride, rf.offset, rf.layers[0].size):
+        assert type(value) is tuple and hash(value) == hash(tuple(value))
+    square = receptive_field(nn.Conv2d(1, 1, 3), 8)
+    assert square.size != 3 and {square.size: "a"}[(3, 3)] == "a"
+    assert (square.size < rf.size) != (square.size >= rf.size)
     assert "receptive field: 3 × 5 px, stride 1" == rf.describe()
 
 
@@ -254,7 +256,7 @@ def test_unsupported_layer_is_named():
 def test_one_and_three_dimensional_networks():
     net1d = nn.Sequential(nn.Conv1d(2, 4, 5, stride=2), nn.ReLU(), nn.Conv1d(4, 4, 3, dilation=2))
     rf = receptive_field(net1d, (2, 64))
-    assert rf.size == 13 and rf.stride == 2 and len(rf.size) == 1
+    assert rf.size == (13,) and rf.stride == (2,)
     net3d = nn.Sequential(nn.Conv3d(1, 2, 3), nn.MaxPool3d(2), nn.Conv3d(2, 2, 3))
     assert receptive_field(net3d, 16).size == (8, 8, 8)
     with pytest.raises(ValueError, match="3-D network"):

@@ -104,7 +104,7 @@ def test_the_code_rule_catches_the_old_hints():
 
 
 def test_the_nth_failure_shows_the_nth_tier():
-    @_core.exercise("tiers demo", answer=("coursekit.models.style.gram_matrix",))
+    @_core.exercise("tiers demo", answer=("coursekit.models.style.losses.gram_matrix",))
     def check(fn):
         _core.expect_close(fn(torch.ones(2)), torch.full((2,), 2.0), "double(x)",
                            hint=("the concept", "more specific", "most specific"))

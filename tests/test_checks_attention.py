@@ -3,6 +3,7 @@ import torch
 import torch.nn.functional as F
 from _solutions import solution_function  # the solution notebooks' answers
 
+from coursekit import baselines
 from coursekit.checks import _core
 from coursekit.checks import attention as C
 from coursekit.models import exposure as X
@@ -97,7 +98,7 @@ CASES = {
     "tone_curve": (C.check_tone_curve, X.tone, [_tone_no_norm]),
     "grey_world": (
         C.check_grey_world,
-        X.grey_world,
+        baselines.grey_world,
         [
             lambda img: img / img.mean((2, 3), keepdim=True),
             lambda img: img - img.mean((2, 3), keepdim=True) + 0.5,

@@ -122,9 +122,12 @@ CHEATERS = {
     ("check_minibatch_stddev", "coursekit.models.progan.MinibatchStdDev.forward"): lambda x, g: _mod(
         "coursekit.models.progan.MinibatchStdDev"
     )(g)(x),
-    ("check_conditioning_augmentation", "coursekit.models.stackgan.kl_divergence"): lambda mu, lv, eps: (
+    ("check_kl_divergence", "coursekit.losses.kl_divergence"): lambda mu, lv: _mod("coursekit.losses.kl_divergence")(
+        mu, lv, reduction="batchmean"
+    ),
+    ("check_conditioning_augmentation", "coursekit.losses.kl_divergence"): lambda mu, lv, eps: (
         mu + torch.exp(0.5 * lv) * eps,
-        _mod("coursekit.models.stackgan.kl_divergence")(mu, lv),
+        _mod("coursekit.losses.kl_divergence")(mu, lv, reduction="mean"),
     ),
     ("check_beta_vae_loss", "coursekit.models.disentangle.beta_vae_loss"): lambda *a: _mod(
         "coursekit.models.disentangle.beta_vae_loss"

@@ -6,7 +6,7 @@ from _solutions import solution_function  # the solution notebooks' answers
 
 from coursekit.checks import style as checks
 from coursekit.models import style
-from coursekit.temporal import warp
+from coursekit.models.style import warp
 
 
 def _not_done(*args):

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from coursekit import runtime
 from coursekit.data import download
 
 
@@ -88,7 +89,7 @@ def test_can_download_never_hangs():
 
 def test_cache_dir_env(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSEKIT_DATA", str(tmp_path / "c"))
-    assert download.cache_dir() == tmp_path / "c" and (tmp_path / "c").is_dir()
+    assert runtime.cache_dir() == download.cache_dir() == tmp_path / "c" and (tmp_path / "c").is_dir()
 
 
 def test_data_readme_lists_every_registered_dataset():

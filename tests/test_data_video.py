@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from coursekit import temporal
 from coursekit.data import video
+from coursekit.models import style
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +17,8 @@ def photo():
 def _consistent(clip, ratio=0.3):
     """The flow explains the frames: warping the previous frame with it leaves a small fraction
     (bilinear interpolation error) of the difference that ignoring the motion leaves."""
-    exact = temporal.flicker(clip.frames, clip.flows, clip.masks)
-    still = temporal.flicker(clip.frames, torch.zeros_like(clip.flows), clip.masks)
+    exact = style.flicker(clip.frames, clip.flows, clip.masks)
+    still = style.flicker(clip.frames, torch.zeros_like(clip.flows), clip.masks)
     return exact < ratio * still
 
 
@@ -29,7 +29,7 @@ def test_pan_integer_velocity_is_exact(photo):
     assert torch.equal(clip.flows[1, 0], torch.full((32, 32), -2.0)) or torch.allclose(
         clip.flows[1, 0], torch.full((32, 32), 2.0)
     )
-    assert temporal.flicker(clip.frames, clip.flows, clip.masks) < 1e-6
+    assert style.flicker(clip.frames, clip.flows, clip.masks) < 1e-6
     assert clip.masks[0].sum() == 0 and 0.8 < clip.masks[1:].mean() < 1  # entering strip excluded
     assert torch.equal(clip.frames[1, :, :-1, :-2], clip.frames[0, :, 1:, 2:])  # camera moved +2, +1
 

@@ -142,10 +142,10 @@ def _style_grams(dev):
 
 
 def _colour_controls(dev):
-    from coursekit.models.style import luminance, preserve_luminance_colors
+    from coursekit.models.style import luminance_yiq, preserve_luminance_colors
 
     a, b = _img(dev), _img(dev)
-    return lambda: (luminance(a), preserve_luminance_colors(a, b))
+    return lambda: (luminance_yiq(a), preserve_luminance_colors(a, b))
 
 
 def _imagemetrics(dev):
@@ -177,7 +177,7 @@ def _pca(dev):
 
 
 def _temporal(dev):
-    from coursekit import temporal
+    from coursekit.models.style import video as temporal
 
     a, b = _img(dev), _img(dev)
     flow = torch.randn(2, 2, 32, 32, device=dev)
@@ -185,11 +185,13 @@ def _temporal(dev):
 
 
 def _exposure_filters(dev):
+    from coursekit import baselines
+    from coursekit.data.exposure import random_degradation
     from coursekit.models import exposure
 
     img = _img(dev)
-    d = {k: v.to(dev) for k, v in exposure.random_degradation(2, torch.Generator().manual_seed(0)).items()}
-    return lambda: (exposure.degrade(img, d), exposure.grey_world(img), exposure.saturation(img, 0.5))
+    d = {k: v.to(dev) for k, v in random_degradation(2, torch.Generator().manual_seed(0)).items()}
+    return lambda: (exposure.degrade(img, d), baselines.grey_world(img), exposure.saturation(img, 0.5))
 
 
 def _gan_losses(dev):

@@ -79,3 +79,21 @@ def test_gradient_penalty_linear_critic():
     assert lin.weight.grad is not None and lin.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="same shape"):
         losses.gradient_penalty(d, real, fake[:2])
+
+
+def test_kl_divergence_reductions_say_which_papers_form():
+    mu, logvar = torch.randn(4, 6), torch.randn(4, 6) * 0.5
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    per = torch.distributions.kl_divergence(q, torch.distributions.Normal(0.0, 1.0))  # (4, 6)
+    assert torch.allclose(losses.kl_divergence(mu, logvar, reduction="batchmean"), per.sum(1).mean(), atol=1e-5)
+    assert torch.allclose(losses.kl_divergence(mu, logvar, reduction="mean"), per.mean(), atol=1e-5)
+    assert torch.allclose(losses.kl_divergence(mu, logvar, reduction="sum"), per.sum(), atol=1e-5)
+    # BicycleGAN's form is bit-for-bit the one it had before the two were merged
+    legacy = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+    assert torch.equal(losses.kl_divergence(mu, logvar, reduction="batchmean"), legacy)
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        losses.kl_divergence(mu, logvar, reduction="batch")
+    with pytest.raises(TypeError, match="reduction"):
+        losses.kl_divergence(mu, logvar)  # no default: the caller says which form
+    with pytest.raises(ValueError, match=r"mu and logvar must have the same shape, got \(4, 6\) and \(6, 4\)"):
+        losses.kl_divergence(mu, logvar.T, reduction="mean")

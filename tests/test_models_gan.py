@@ -112,9 +112,9 @@ def test_bicyclegan_shapes_and_kl():
     outs = m.d_vae(a)
     assert [o.shape[-1] for o in outs] == [2, 1] or len(outs) == 2
     z = torch.zeros(3, 8)
-    assert bicyclegan.kl_divergence(z, z).item() == pytest.approx(0.0)
+    assert losses.kl_divergence(z, z, reduction="batchmean").item() == pytest.approx(0.0)
     # KL(N(1, 1) || N(0, 1)) = 1/2 per dimension
-    assert bicyclegan.kl_divergence(torch.ones(3, 8), z).item() == pytest.approx(4.0)
+    assert losses.kl_divergence(torch.ones(3, 8), z, reduction="batchmean").item() == pytest.approx(4.0)
     mu, logvar = torch.zeros(20000, 1), torch.full((20000, 1), 2 * torch.log(torch.tensor(3.0)).item())
     assert bicyclegan.reparameterize(mu, logvar).std().item() == pytest.approx(3.0, rel=0.05)
     with pytest.raises(ValueError, match="code z"):
@@ -209,3 +209,17 @@ def test_32px_variants_and_aliases():
     assert g.main[0].out_channels == 256 and count(g) < count(dcgan.Generator())
     assert bicyclegan.Discriminator is bicyclegan.MultiscaleDiscriminator
     assert cgan.Generator is cgan.ConditionalGenerator
+
+
+def test_one_gan_initialisation_for_dcgan_and_the_pix2pix_family():
+    from coursekit.nn.init import init_weights
+
+    torch.manual_seed(0)
+    net = init_weights(nn.Sequential(nn.Conv2d(8, 64, 4), nn.BatchNorm2d(64), nn.Linear(64, 256), nn.BatchNorm1d(256)))
+    assert abs(net[0].weight.std().item() - 0.02) < 0.002 and net[0].bias.abs().sum() == 0
+    assert abs(net[2].weight.std().item() - 0.02) < 0.002 and net[2].bias.abs().sum() == 0
+    for bn in (net[1], net[3]):  # both batch norms: scale N(1, 0.02), shift 0
+        assert abs(bn.weight.mean().item() - 1) < 0.01 and 0 < bn.weight.std().item() < 0.03
+        assert bn.bias.abs().sum() == 0
+    # one function: the GAN models all initialise through it (no private copies)
+    assert dcgan.init_weights is pix2pix.init_weights is cyclegan.init_weights is bicyclegan.init_weights is init_weights

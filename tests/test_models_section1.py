@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from coursekit.models.denoise import DnCNN, receptive_field
+from coursekit.models.denoise import DnCNN, dncnn_receptive_field
 from coursekit.models.intrinsic import DirectIntrinsicsNet
 from coursekit.models.sketch import LAYERS, SketchSimplificationNet, output_size
 
@@ -63,7 +63,7 @@ def test_sketch_net_gradient_and_overfit():
 # ----------------------------------------------------------------------------- DnCNN
 def test_dncnn_reference_configuration():
     assert n_params(DnCNN()) == 556_096  # DnCNN-S, grey: the paper's ~556k
-    assert receptive_field(17) == 35
+    assert dncnn_receptive_field(17) == 35
     assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in DnCNN().modules()) == 15
 
 
@@ -72,7 +72,7 @@ def test_dncnn_receptive_field_measured_by_gradient():
     x = torch.rand(1, 1, 31, 31, requires_grad=True)
     net.residual(x)[0, 0, 15, 15].backward()
     rows = (x.grad[0, 0].abs().sum(1) > 0).nonzero()
-    assert rows.max() - rows.min() + 1 == receptive_field(5) == 11
+    assert rows.max() - rows.min() + 1 == dncnn_receptive_field(5) == 11
 
 
 def test_dncnn_is_residual_and_overfits():
@@ -94,8 +94,10 @@ def test_dncnn_is_residual_and_overfits():
 
 
 def test_dncnn_bad_input():
-    with pytest.raises(ValueError, match="in_channels=1"):
+    with pytest.raises(ValueError, match=r"noisy image y must be a tensor of shape \(B, 1, H, W\), got \(1, 3, 8, 8\)"):
         DnCNN(depth=3, channels=4)(torch.rand(1, 3, 8, 8))
+    with pytest.raises(TypeError, match="floating-point"):
+        DnCNN(depth=3, channels=4)(torch.zeros(1, 1, 8, 8, dtype=torch.uint8))
     with pytest.raises(ValueError):
         DnCNN(depth=2)
 

@@ -6,6 +6,8 @@ import torchvision
 from torch import nn
 
 from coursekit.models import style
+from coursekit.models.style import colour
+from coursekit.models.style import features as features_module
 
 _TINY = [8, 8, "M", 16, 16, "M", 32, 32, 32, 32, "M", 32, 32, 32, 32, "M", 32, 32, 32, 32, "M"]
 
@@ -198,8 +200,8 @@ def test_match_color_matches_mean_and_covariance():
 def test_preserve_luminance_colors_keeps_content_colour():
     stylised, content = torch.rand(1, 3, 8, 8) * 0.4 + 0.3, torch.rand(1, 3, 8, 8) * 0.4 + 0.3
     out = style.preserve_luminance_colors(stylised, content)
-    assert torch.allclose(style.luminance(out), style.luminance(stylised), atol=0.05)
-    yiq = style._YIQ
+    assert torch.allclose(style.luminance_yiq(out), style.luminance_yiq(stylised), atol=0.05)
+    yiq = colour._YIQ
     iq = lambda x: torch.einsum("kc,bchw->bkhw", yiq, x)[:, 1:]  # noqa: E731
     assert torch.allclose(iq(out), iq(content), atol=0.05)
 
@@ -230,11 +232,11 @@ def test_vgg_features_default_uses_pretrained_load_offline(tmp_path, monkeypatch
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setenv("COURSEKIT_OFFLINE", "1")
     monkeypatch.setattr(torch.hub, "_hub_dir", None)
-    style._load_vgg.cache_clear()
+    features_module._load_vgg.cache_clear()
     try:
         fx = style.VGGFeatures(["relu1_1", "relu2_1"])
     finally:
-        style._load_vgg.cache_clear()
+        features_module._load_vgg.cache_clear()
     assert not fx.info.pretrained and "offline fallback" in capsys.readouterr().out
     assert len(fx.features) == 7  # truncated after relu2_1 (features.6)
     assert torch.allclose(fx.mean.flatten(), torch.tensor([0.485, 0.456, 0.406]))

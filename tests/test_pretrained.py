@@ -38,8 +38,8 @@ def _known_state(name="resnet18"):
     return model.state_dict()
 
 
-def test_cache_dir_follows_torch_home(hub):
-    assert pretrained.cache_dir() == hub
+def test_weights_dir_follows_torch_home(hub):
+    assert pretrained.weights_dir() == hub
 
 
 def test_offline_fallback_says_so_once_and_is_deterministic(hub, capsys):
@@ -126,7 +126,7 @@ def test_unknown_model():
 def test_weights_filenames_carry_a_hash_prefix():
     for name in pretrained.MODELS:
         weights = torchvision.models.get_model_weights(name).DEFAULT
-        assert pretrained._hash_prefix(pretrained.cache_dir() / pretrained.weights_filename(weights))
+        assert pretrained._hash_prefix(pretrained.weights_dir() / pretrained.weights_filename(weights))
 
 
 def test_vgg_layer_paths_match_torchvision():

@@ -8,10 +8,10 @@ from coursekit.widgets.receptive_field import PRESETS, ReceptiveFieldProbe, prob
 
 
 def test_stack_model_fields():
-    assert receptive_field(stack_model(3, 3, 1, 1), 32).size == 7
-    assert receptive_field(stack_model(2, 3, 1, 4), 32).size == 17
+    assert receptive_field(stack_model(3, 3, 1, 1), 32).size == (7, 7)
+    assert receptive_field(stack_model(2, 3, 1, 4), 32).size == (17, 17)
     rf = receptive_field(stack_model(2, 3, 2, 1), 32)
-    assert (rf.size, rf.stride) == (7, 4)
+    assert (rf.size, rf.stride) == ((7, 7), (4, 4))
     with pytest.raises(ValueError, match="layers"):
         stack_model(0)
 

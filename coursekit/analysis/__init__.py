@@ -8,20 +8,12 @@ from .complexity import (
     macs_by_module,
     skeleton,
 )
-from .receptive_field import (
-    EffectiveReceptiveField,
-    LayerRF,
-    PerAxis,
-    ReceptiveField,
-    effective_receptive_field,
-    receptive_field,
-    rf_recurrence,
-)
+from .effective_rf import EffectiveReceptiveField, effective_receptive_field
+from .receptive_field import LayerRF, ReceptiveField, receptive_field, rf_recurrence
 
 __all__ = [
     "EffectiveReceptiveField",
     "LayerRF",
-    "PerAxis",
     "ReceptiveField",
     "UnsupportedLayerError",
     "count_macs",

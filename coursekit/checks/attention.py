@@ -225,12 +225,12 @@ def check_attention_map_for_query(student_fn):
 
 # --- 4.4 -------------------------------------------------------------------------------------------
 def _wb_reference(img, log_ratios):
-    from ..models.exposure import white_balance
+    from ..models.exposure.filters import white_balance
 
     return white_balance(img, log_ratios)
 
 
-@exercise("the white-balance filter", answer=("coursekit.models.exposure.white_balance", "coursekit.checks.attention._wb_reference"))
+@exercise("the white-balance filter", answer=("coursekit.models.exposure.filters.white_balance", "coursekit.checks.attention._wb_reference"))
 def check_white_balance(student_fn):
     img, lr = torch.rand(3, 3, 4, 5), torch.rand(3, 2) - 0.5
     got = student_fn(img, lr)
@@ -259,9 +259,9 @@ def check_white_balance(student_fn):
     )
 
 
-@exercise("the tone curve", answer=("coursekit.models.exposure.tone",))
+@exercise("the tone curve", answer=("coursekit.models.exposure.filters.tone",))
 def check_tone_curve(student_fn):
-    from ..models.exposure import tone
+    from ..models.exposure.filters import tone
 
     img, slopes = torch.rand(2, 3, 5, 5), 0.5 + 1.5 * torch.rand(2, 8)
     got = student_fn(img, slopes)
@@ -288,9 +288,9 @@ def check_tone_curve(student_fn):
     )
 
 
-@exercise("grey-world white balance", answer=("coursekit.models.exposure.grey_world",))
+@exercise("grey-world white balance", answer=("coursekit.baselines.grey_world",))
 def check_grey_world(student_fn):
-    from ..models.exposure import grey_world
+    from ..baselines import grey_world
 
     img = torch.rand(3, 3, 6, 6) * torch.tensor([1.0, 0.6, 0.3])[None, :, None, None]
     got = student_fn(img)

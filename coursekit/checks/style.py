@@ -9,13 +9,13 @@ from __future__ import annotations
 import torch
 
 from ..models import style as _style
-from ..temporal import warp as _warp
+from ..models.style.video import warp as _warp
 from ._core import exercise, expect, expect_close
 
 __all__ = ["check_gram", "check_style_loss", "check_total_variation", "check_warp"]
 
 
-@exercise("the Gram matrix", answer=("coursekit.models.style.gram_matrix",))
+@exercise("the Gram matrix", answer=("coursekit.models.style.losses.gram_matrix",))
 def check_gram(student_fn):
     for shape in [(2, 8, 5, 7), (1, 3, 4, 4)]:
         x = torch.randn(*shape)
@@ -31,7 +31,7 @@ def check_gram(student_fn):
         )
 
 
-@exercise("the style loss", answer=("coursekit.models.style.style_loss",))
+@exercise("the style loss", answer=("coursekit.models.style.losses.style_loss",))
 def check_style_loss(student_fn):
     layers = {"relu1_1": (2, 4, 8, 8), "relu2_1": (2, 6, 4, 4)}
     features = {name: torch.rand(*shape) for name, shape in layers.items()}
@@ -58,7 +58,7 @@ def check_style_loss(student_fn):
     )
 
 
-@exercise("total variation", answer=("coursekit.models.style.total_variation",))
+@exercise("total variation", answer=("coursekit.models.style.losses.total_variation",))
 def check_total_variation(student_fn):
     x = torch.rand(2, 3, 6, 9)
     expect_close(
@@ -82,7 +82,7 @@ def check_total_variation(student_fn):
     )
 
 
-@exercise("warping with optical flow", answer=("coursekit.temporal.warp",))
+@exercise("warping with optical flow", answer=("coursekit.models.style.video.warp",))
 def check_warp(student_fn):
     image = torch.rand(2, 3, 7, 9)
     shift = torch.zeros(2, 2, 7, 9)

@@ -24,9 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..runtime import cache_dir
+
 __all__ = [
     "DownloadError",
-    "cache_dir",
     "can_download",
     "fetch",
     "fetch_or_fallback",
@@ -40,19 +41,6 @@ _COURSE_ROOT = Path(__file__).resolve().parents[2]
 
 class DownloadError(RuntimeError):
     """A dataset that could not be had: no network, a bad checksum, an unknown name."""
-
-
-def cache_dir() -> Path:
-    """Where datasets, generated data and trained course models are cached."""
-    env = os.environ.get("COURSEKIT_DATA")
-    if env:
-        path = Path(env).expanduser()
-    elif (_COURSE_ROOT / "data").is_dir() and os.access(_COURSE_ROOT / "data", os.W_OK):
-        path = _COURSE_ROOT / "data" / "cache"
-    else:
-        path = Path.home() / ".cache" / "coursekit"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def registry(path: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ known affine maps, so the flow is exact:
   occlusions where a sprite uncovers the background.
 
 Every function returns a :class:`Video`: ``frames`` (T, 3, H, W) in [0, 1], ``flows`` (T, 2, H, W)
-and ``masks`` (T, 1, H, W), in the convention of ``coursekit.temporal``: ``flows[t]`` maps each
+and ``masks`` (T, 1, H, W), in the convention of ``coursekit.models.style.video``: ``flows[t]`` maps each
 pixel p of frame t to where it was in frame t-1 (``frames[t](p) ~ frames[t-1](p + flows[t](p))``)
 and ``masks[t]`` is 1 where that point was visible (in the image, not behind a sprite). Frame 0
 has zero flow and an empty mask.

@@ -27,9 +27,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..losses import d_loss, g_loss, l1
+from ..losses import d_loss, g_loss, kl_divergence, l1
+from ..nn.init import init_weights
 from .cyclegan import instance_norm
-from .pix2pix import init_weights
 
 __all__ = [
     "BicycleGAN",
@@ -37,7 +37,6 @@ __all__ = [
     "Encoder",
     "Generator",
     "MultiscaleDiscriminator",
-    "kl_divergence",
     "pix2pix_noise_step",
     "reparameterize",
 ]
@@ -46,11 +45,6 @@ __all__ = [
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """z = μ + σ ε with σ = exp(log σ² / 2), ε ~ N(0, I) (Kingma & Welling 2014): differentiable in μ, σ."""
     return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-
-
-def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(μ, σ²) || N(0, I)) = -1/2 Σ_j (1 + log σ_j² - μ_j² - σ_j²), summed over the code, mean over B."""
-    return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
 
 
 class _UNetBlockZ(nn.Module):
@@ -299,7 +293,7 @@ class BicycleGAN(nn.Module):
         gan_vae = _g(self.d_vae(fake_enc), self.kind)
         gan_lr = _g(self.d_lr(fake_rand), self.kind)
         rec = l1(fake_enc, b)
-        kl = kl_divergence(mu, logvar)
+        kl = kl_divergence(mu, logvar, reduction="batchmean")  # summed over the code
         loss = gan_vae + gan_lr + self.lambda_l1 * rec + self.lambda_kl * kl
         return {
             "loss": loss,

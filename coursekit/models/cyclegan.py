@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 from ..losses import d_loss, g_loss, l1
+from ..nn.init import init_weights
 from .pix2pix import PatchDiscriminator as _PatchDiscriminator
-from .pix2pix import init_weights
 
 __all__ = [
     "ImagePool",

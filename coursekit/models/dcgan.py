@@ -20,12 +20,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..nn.init import init_weights
+
 __all__ = [
     "Discriminator",
     "Discriminator32",
     "Generator",
     "Generator32",
-    "init_weights",
     "optimizers",
     "sample_noise",
     "train_step",
@@ -36,20 +37,6 @@ def _stages(image_size: int) -> int:
     if image_size < 16 or image_size & (image_size - 1):
         raise ValueError(f"image_size must be a power of two ≥ 16 (32 or 64 are typical), got {image_size}")
     return image_size.bit_length() - 1 - 2  # log2(S) - 2 resolution doublings from 4×4
-
-
-def init_weights(module: nn.Module, std: float = 0.02) -> nn.Module:
-    """DCGAN initialisation (paper §4; ``weights_init`` in the reference): conv weights N(0, std),
-    batch-norm weights N(1, std) and biases 0. Returns the module."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, std)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
-            nn.init.normal_(m.weight, 1.0, std)
-            nn.init.zeros_(m.bias)
-    return module
 
 
 class Generator(nn.Module):

@@ -19,11 +19,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["DnCNN", "receptive_field"]
+from .. import validate
+
+__all__ = ["DnCNN", "dncnn_receptive_field"]
 
 
-def receptive_field(depth: int, kernel_size: int = 3) -> int:
-    """Side of the receptive field of ``depth`` stacked stride-1 convolutions: depth * (k - 1) + 1."""
+def dncnn_receptive_field(depth: int, kernel_size: int = 3) -> int:
+    """Side of a DnCNN's receptive field: ``depth`` stride-1 k×k convolutions see depth·(k − 1) + 1 px.
+
+    Eq. 1 of :mod:`coursekit.analysis.receptive_field` with stride 1 throughout; for any network,
+    :func:`coursekit.analysis.receptive_field` traces it instead.
+    """
     return depth * (kernel_size - 1) + 1
 
 
@@ -57,12 +63,7 @@ class DnCNN(nn.Module):
 
     def residual(self, y: torch.Tensor) -> torch.Tensor:
         """The predicted noise R(y), (B, C, H, W)."""
-        if not isinstance(y, torch.Tensor) or y.dim() != 4 or y.shape[1] != self.in_channels:
-            got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-            raise ValueError(
-                f"expected noisy images of shape (B, {self.in_channels}, H, W), got {got}; "
-                f"this DnCNN was built with in_channels={self.in_channels}"
-            )
+        validate.tensor(y, "the noisy image y", ndim=4, channels=self.in_channels, floating=True)
         return self.layers(y)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:

@@ -29,6 +29,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..losses import kl_divergence
+
 __all__ = [
     "BetaVAE",
     "PairDiscriminator",
@@ -53,7 +55,7 @@ def beta_vae_loss(
         )
     b = len(x)
     recon = F.binary_cross_entropy_with_logits(recon_logits, x, reduction="sum") / b
-    kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum() / b
+    kl = kl_divergence(mu, logvar, reduction="batchmean")  # summed over latents, mean over B
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
 
 
@@ -257,7 +259,7 @@ def mathieu_losses(
     s2 = model(x2)[0]
     recon = bce(model.decode(s1, z1), x1, reduction="sum") / b
     swap = bce(model.decode(s1_same, z1), x1, reduction="sum") / b
-    kl = (-0.5 * (1 + logvar1 - mu1.pow(2) - logvar1.exp())).sum() / b
+    kl = kl_divergence(mu1, logvar1, reduction="batchmean")
     mixed = torch.sigmoid(model.decode(s2, z1))  # x2's class, x1's everything else
     fake_logits = disc(mixed, x2_same)
     adv = bce(fake_logits, torch.ones_like(fake_logits))

@@ -26,32 +26,18 @@ import torch
 from torch import nn
 
 from ..losses import d_loss, g_loss, l1
+from ..nn.init import init_weights
 
 __all__ = [
     "PatchDiscriminator",
     "UNetGenerator",
     "discriminator_loss",
     "generator_loss",
-    "init_weights",
     "patch_receptive_field",
     "train_step",
 ]
 
 NormLayer = Callable[[int], nn.Module]
-
-
-def init_weights(module: nn.Module, std: float = 0.02) -> nn.Module:
-    """The authors' ``init_type='normal'``: conv/linear weights N(0, std), biases 0, batch-norm
-    weights N(1, std). Returns the module."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, std)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, std)
-            nn.init.zeros_(m.bias)
-    return module
 
 
 def _uses_bias(norm_layer: NormLayer | None) -> bool:

@@ -8,7 +8,8 @@ https://github.com/hanzhanggit/StackGAN-Pytorch (``code/model.py``: ``CA_NET``, 
 
 * **Conditioning augmentation** (§3.2): the sentence embedding φ_t gives a mean μ and a log
   variance; the generator is conditioned on ``c ~ N(μ, Σ)`` (reparameterised), and the KL
-  divergence ``D_KL(N(μ, Σ) || N(0, I))`` is added to its loss. A few captions become a smooth
+  divergence ``D_KL(N(μ, Σ) || N(0, I))`` is added to its loss
+  (``coursekit.losses.kl_divergence(mu, logvar, reduction="mean")``, the mean as in ``KL_loss``). A few captions become a smooth
   cloud of conditions (:class:`ConditioningAugmentation`).
 * **Stage I** (§3.3): noise z and c → a low-resolution image (:class:`StageIGenerator`).
 * **Stage II** (§3.4): the stage-I image is encoded, joined with the text condition *again*,
@@ -38,23 +39,8 @@ __all__ = [
     "ConditioningAugmentation",
     "StageIGenerator",
     "StageIIGenerator",
-    "kl_divergence",
     "matching_aware_d_loss",
 ]
-
-
-def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """``D_KL(N(μ, diag σ²) || N(0, I))``, averaged over batch *and* dimensions (as ``KL_loss`` in the code).
-
-    Per element: ``-½ (1 + log σ² - μ² - σ²)``. The paper writes the sum over dimensions; the
-    authors' code takes the mean, which only rescales the weight λ (1 in the paper, 2 in the
-    birds config).
-    """
-    if mu.shape != logvar.shape:
-        raise ValueError(
-            f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}"
-        )
-    return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean()
 
 
 def matching_aware_d_loss(

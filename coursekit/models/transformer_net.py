@@ -2,7 +2,7 @@
 
 Johnson, Alahi & Fei-Fei, "Perceptual Losses for Real-Time Style Transfer and Super-Resolution",
 ECCV 2016 (supplementary material, Table 1). The network is trained once per style with the
-perceptual losses of Gatys et al. (``coursekit.models.style.PerceptualLoss``) on many content
+perceptual losses of Gatys et al. (``coursekit.models.style.losses.PerceptualLoss``) on many content
 images; afterwards stylising an image costs one forward pass.
 
 Reference configuration (``TransformerNet()``), as in the PyTorch port

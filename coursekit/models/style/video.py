@@ -1,4 +1,4 @@
-"""Temporal consistency for video style transfer: warping with optical flow, occlusions, flicker.
+"""Style transfer for video, with temporal consistency: warping with optical flow, occlusions, flicker.
 
 Ruder, Dosovitskiy & Brox, "Artistic Style Transfer for Videos", GCPR 2016 (authors' code:
 github.com/manuelruder/artistic-videos). Stylising each frame on its own makes the video flicker:
@@ -25,6 +25,11 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from ... import validate
+from .features import CONTENT_LAYERS, STYLE_LAYERS, VGGFeatures
+from .gatys import LBFGS_CHUNK, lbfgs
+from .losses import PerceptualLoss
+
 __all__ = [
     "consistency_mask",
     "flicker",
@@ -35,13 +40,13 @@ __all__ = [
 ]
 
 
-def _check_flow(image: torch.Tensor, flow: torch.Tensor) -> None:
-    if image.dim() != 4:
-        raise ValueError(f"image must be (B, C, H, W), got shape {tuple(image.shape)}")
-    if flow.dim() != 4 or flow.shape[1] != 2 or flow.shape[-2:] != image.shape[-2:]:
+def _flow_fits(image: torch.Tensor, flow: torch.Tensor, image_name: str = "image") -> None:
+    """The flow's domain check (after coursekit.validate's): one (dx, dy) per pixel of the image."""
+    if flow.shape[-2:] != image.shape[-2:]:
+        h, w = image.shape[-2:]
         raise ValueError(
-            f"flow must be (B, 2, H, W) with the image's H, W {tuple(image.shape[-2:])}, "
-            f"got {tuple(flow.shape)}"
+            f"flow must be a tensor of shape (B, 2, {h}, {w}) (the {image_name}'s H, W), got "
+            f"{tuple(flow.shape)}; compute the flow at the {image_name}'s resolution"
         )
 
 
@@ -64,7 +69,9 @@ def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 
     Points outside the image take the nearest border value; mask them with ``inside_mask``.
     """
-    _check_flow(image, flow)
+    validate.tensor(image, "image", ndim=4, floating=True)
+    validate.tensor(flow, "flow", ndim=4, channels=2)
+    _flow_fits(image, flow)
     grid = _sample_grid(flow.to(image.dtype))
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
@@ -107,9 +114,13 @@ def flicker(frames: torch.Tensor, flows: torch.Tensor, masks: torch.Tensor | Non
     masks (T, 1, H, W) of visible pixels (default: inside the image). Lower is steadier; a video
     that is exactly consistent with its flow scores ~0 (up to interpolation error).
     """
+    validate.tensor(frames, "frames", ndim=4, shape="(T, C, H, W)")
+    validate.tensor(flows, "flows", ndim=4, channels=2, shape="(T, 2, H, W)")
     if frames.shape[0] < 2:
-        raise ValueError(f"need at least 2 frames to measure flicker, got {frames.shape[0]}")
-    _check_flow(frames, flows)
+        raise ValueError(
+            f"frames must hold at least 2 frames to measure flicker, got {frames.shape[0]}; pass a clip"
+        )
+    _flow_fits(frames, flows, "frames")
     frames, flows = frames.detach().float(), flows.detach().float().to(frames.device)
     warped = warp(frames[:-1], flows[1:])  # previous frames brought onto the current ones
     m = inside_mask(flows[1:]) if masks is None else masks[1:].float().to(frames.device)
@@ -141,9 +152,8 @@ def stylize_video(
     (content where occluded) and adds ``temporal_weight * temporal_loss``. ``steps`` L-BFGS
     evaluations per frame, one progress bar per frame. Returns (T, 3, H, W) in [0, 1].
     """
-    from .models.style import CONTENT_LAYERS, LBFGS_CHUNK, STYLE_LAYERS, PerceptualLoss, VGGFeatures, lbfgs
-    from .runtime import device as default_device
-    from .train import loop
+    from ...runtime import device as default_device
+    from ...train import loop
 
     dev = device or default_device()
     features = (features if features is not None else VGGFeatures()).to(dev)
@@ -189,7 +199,7 @@ def stylize_video(
     chunks = math.ceil(steps / LBFGS_CHUNK)  # progress-bar steps per frame
 
     def step(i: int, _) -> dict[str, float]:
-        state["opt"].step(closure)  # unconstrained, as in coursekit.models.style.transfer
+        state["opt"].step(closure)  # unconstrained, as in coursekit.models.style.gatys.transfer
         return {"frame": float(state["t"]), "loss": state["loss"]}
 
     kind = "temporal loss" if temporal_weight > 0 else "frame by frame"
@@ -197,7 +207,12 @@ def stylize_video(
     # optimisation instead of cutting the clip short.
     for t in range(len(frames)):
         start_frame(t)
-        loop(step, max_steps=chunks, max_seconds=math.inf, progress=progress,
-             desc=f"video ({kind}) frame {t + 1}/{len(frames)}")
+        loop(
+            step,
+            max_steps=chunks,
+            max_seconds=math.inf,
+            progress=progress,
+            desc=f"video ({kind}) frame {t + 1}/{len(frames)}",
+        )
         outputs.append(state["x"].detach().clamp(0, 1))
     return torch.cat(outputs)

@@ -1,9 +1,9 @@
-"""coursekit.temporal: warping with flow, masks, temporal loss and the flicker metric."""
+"""coursekit.models.style.video: warping with flow, masks, temporal loss and the flicker metric."""
 
 import pytest
 import torch
 
-from coursekit import temporal
+from coursekit.models.style import video as temporal
 
 
 def test_zero_flow_is_identity_and_integer_shift_is_exact():

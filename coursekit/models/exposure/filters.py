@@ -1,4 +1,4 @@
-"""Gray-box photo retouching: a network regresses the parameters of differentiable photo filters.
+"""The differentiable photo filters of Exposure, with the authors' parameter ranges.
 
 Hu, He, Xu, Wang, Lin, "Exposure: A White-Box Photo Post-Processing Framework", ACM Transactions
 on Graphics (SIGGRAPH) 2018. Authors' code: github.com/yuanming-hu/exposure (``filters.py``,
@@ -28,9 +28,8 @@ Luminance is ``0.27 R + 0.67 G + 0.06 B`` (the authors' ``rgb2lum``). Each raw n
 ``r`` is squashed into its range by ``tanh_range(l, h)(r) = l + (h - l)(tanh r + 1)/2``, as in
 the authors' code.
 
-Deviations: no reinforcement learning and no choice of filter order — :class:`ExposureNet`
-applies a fixed sequence of filters in one step and is trained end to end with an image loss
-(the supervised setting); the masking option of the paper is left out.
+The network that predicts the parameters is :mod:`.net`; the hidden edits of notebook 4.4 are
+sampled by :mod:`coursekit.data.exposure`; the classical baseline is in :mod:`coursekit.baselines`.
 """
 
 from __future__ import annotations
@@ -39,27 +38,25 @@ import math
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
-from torch import nn
+
+from ... import validate
 
 __all__ = [
+    "CURVE_STEPS",
     "FILTERS",
     "GAMMA_FLOOR",
-    "ExposureNet",
     "apply_filters",
-    "auto_enhance",
-    "degrade",
-    "inverse_parameters",
-    "random_degradation",
     "black_and_white",
+    "check_filter_names",
     "color_curve",
     "contrast",
+    "degrade",
     "describe",
     "exposure",
     "gamma",
-    "grey_world",
     "hsv_to_rgb",
-    "luminance",
+    "inverse_parameters",
+    "luminance_rgb2lum",
     "rgb_to_hsv",
     "saturation",
     "tanh_range",
@@ -70,21 +67,18 @@ __all__ = [
 CURVE_STEPS = 8  # cfg.curve_steps
 
 
-def luminance(img: torch.Tensor) -> torch.Tensor:
-    """(B, 3, H, W) → (B, 1, H, W): 0.27 R + 0.67 G + 0.06 B (the authors' ``rgb2lum``)."""
-    _check_rgb(img)
+def luminance_rgb2lum(img: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) → (B, 1, H, W): 0.27 R + 0.67 G + 0.06 B (the authors' ``rgb2lum``).
+
+    Not the YIQ luminance of style transfer (``models.style.luminance_yiq``: 0.299, 0.587, 0.114);
+    the filters and their ranges were tuned with these weights."""
+    validate.tensor(img, "img", ndim=4, channels=3)
     return 0.27 * img[:, 0:1] + 0.67 * img[:, 1:2] + 0.06 * img[:, 2:3]
 
 
 def tanh_range(raw: torch.Tensor, low: float, high: float) -> torch.Tensor:
     """Squash a raw value into (low, high): ``low + (high - low)(tanh(raw) + 1)/2``."""
     return low + (high - low) * (torch.tanh(raw) + 1) / 2
-
-
-def _check_rgb(img: torch.Tensor) -> None:
-    if not isinstance(img, torch.Tensor) or img.dim() != 4 or img.shape[1] != 3:
-        got = tuple(img.shape) if isinstance(img, torch.Tensor) else type(img).__name__
-        raise ValueError(f"expected RGB images (B, 3, H, W), got {got}")
 
 
 def _per_image(p: torch.Tensor | float, img: torch.Tensor) -> torch.Tensor:
@@ -96,7 +90,7 @@ def _per_image(p: torch.Tensor | float, img: torch.Tensor) -> torch.Tensor:
 # --- the filters -------------------------------------------------------------------------------
 def exposure(img: torch.Tensor, ev: torch.Tensor | float) -> torch.Tensor:
     """``x · 2^EV`` — EV (B,) in [-3.5, 3.5] stops."""
-    _check_rgb(img)
+    validate.tensor(img, "img", ndim=4, channels=3)
     return img * torch.exp2(_per_image(ev, img))
 
 
@@ -105,7 +99,7 @@ GAMMA_FLOOR = 0.001  # the gamma filter floors its input here (x^γ has no finit
 
 def gamma(img: torch.Tensor, g: torch.Tensor | float) -> torch.Tensor:
     """``max(x, 0.001)^γ`` — γ (B,) in [1/3, 3]."""
-    _check_rgb(img)
+    validate.tensor(img, "img", ndim=4, channels=3)
     return img.clamp_min(GAMMA_FLOOR) ** _per_image(g, img)
 
 
@@ -115,7 +109,7 @@ def white_balance(img: torch.Tensor, log_ratios: torch.Tensor) -> torch.Tensor:
     The gains (1, e^a, e^b) are divided by their luminance, so the filter changes colour, not
     brightness (authors' ``ImprovedWhiteBalanceFilter``).
     """
-    _check_rgb(img)
+    validate.tensor(img, "img", ndim=4, channels=3)
     log_ratios = torch.as_tensor(log_ratios, dtype=img.dtype, device=img.device).reshape(-1, 2)
     gains = torch.cat([torch.ones_like(log_ratios[:, :1]), log_ratios.exp()], dim=1)  # (B, 3)
     gains = gains / (1e-5 + 0.27 * gains[:, 0:1] + 0.67 * gains[:, 1:2] + 0.06 * gains[:, 2:3])
@@ -137,7 +131,7 @@ def _curve(img: torch.Tensor, slopes: torch.Tensor) -> torch.Tensor:
 
 def tone(img: torch.Tensor, slopes: torch.Tensor) -> torch.Tensor:
     """Tone curve on all channels: slopes (B, 8) in [0.5, 2]."""
-    _check_rgb(img)
+    validate.tensor(img, "img", ndim=4, channels=3)
     return _curve(
         img, torch.as_tensor(slopes, dtype=img.dtype, device=img.device).reshape(img.shape[0], 1, -1)
     )
@@ -145,7 +139,7 @@ def tone(img: torch.Tensor, slopes: torch.Tensor) -> torch.Tensor:
 
 def color_curve(img: torch.Tensor, slopes: torch.Tensor) -> torch.Tensor:
     """One curve per channel: slopes (B, 3, 8) in [0.9, 1.1]."""
-    _check_rgb(img)
+    validate.tensor(img, "img", ndim=4, channels=3)
     return _curve(
         img, torch.as_tensor(slopes, dtype=img.dtype, device=img.device).reshape(img.shape[0], 3, -1)
     )
@@ -153,7 +147,7 @@ def color_curve(img: torch.Tensor, slopes: torch.Tensor) -> torch.Tensor:
 
 def contrast(img: torch.Tensor, c: torch.Tensor | float) -> torch.Tensor:
     """Lerp towards ``x / L · (1 - cos(π L))/2`` (L the clipped luminance) by c (B,) in [-1, 1]."""
-    lum = luminance(img).clamp(0, 1)
+    lum = luminance_rgb2lum(img).clamp(0, 1)
     contrast_lum = -torch.cos(math.pi * lum) * 0.5 + 0.5
     contrasted = img / (lum + 1e-6) * contrast_lum
     c = _per_image(c, img)
@@ -162,14 +156,14 @@ def contrast(img: torch.Tensor, c: torch.Tensor | float) -> torch.Tensor:
 
 def black_and_white(img: torch.Tensor, p: torch.Tensor | float) -> torch.Tensor:
     """Lerp towards the luminance by p (B,) in [0, 1]."""
-    lum = luminance(img)
+    lum = luminance_rgb2lum(img)
     p = _per_image(p, img)
     return img + (lum - img) * p
 
 
 def rgb_to_hsv(img: torch.Tensor) -> torch.Tensor:
     """Differentiable RGB → HSV, all channels in [0, 1] (hue as a fraction of a turn)."""
-    _check_rgb(img)
+    validate.tensor(img, "img", ndim=4, channels=3)
     r, g, b = img[:, 0], img[:, 1], img[:, 2]
     v, idx = img.max(dim=1)
     mn = img.min(dim=1).values
@@ -191,7 +185,7 @@ def hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
 
 def saturation(img: torch.Tensor, p: torch.Tensor | float) -> torch.Tensor:
     """Lerp by p (B,) in [0, 1] towards a copy with ``S' = S + (1 - S)(0.5 - |0.5 - V|)·0.8``."""
-    _check_rgb(img)
+    validate.tensor(img, "img", ndim=4, channels=3)
     hsv = rgb_to_hsv(img.clamp(0, 1))
     h, s, v = hsv[:, 0:1], hsv[:, 1:2], hsv[:, 2:3]
     s2 = s + (1 - s) * (0.5 - (0.5 - v).abs()) * 0.8
@@ -222,10 +216,11 @@ FILTERS: dict[str, dict] = {
 log white-balance range 0.5, tone_curve_range (0.5, 2), color_curve_range (0.90, 1.10))."""
 
 
-def _check_names(names: Sequence[str]) -> None:
+def check_filter_names(names: Sequence[str]) -> None:
+    """Raise ValueError naming any filter that is not in :data:`FILTERS`."""
     unknown = [n for n in names if n not in FILTERS]
     if unknown:
-        raise ValueError(f"unknown filters {unknown}; available: {', '.join(FILTERS)}")
+        raise ValueError(f"filters must be names from FILTERS, got unknown filters {unknown}; available: {', '.join(FILTERS)}")
 
 
 def apply_filters(
@@ -233,7 +228,7 @@ def apply_filters(
 ) -> torch.Tensor:
     """Apply the filters named in ``params`` (name → parameter tensor) in ``order`` (default: dict order)."""
     order = list(params) if order is None else list(order)
-    _check_names(order)
+    check_filter_names(order)
     for name in order:
         img = FILTERS[name]["fn"](img, params[name])
     return img
@@ -259,125 +254,9 @@ def describe(params: dict[str, torch.Tensor], index: int = 0) -> str:
     return " · ".join(parts)
 
 
-class ExposureNet(nn.Module):
-    """Look at a low-resolution copy, regress filter parameters, apply them at full resolution.
-
-    The parameter regressor follows the authors' actor network: four 4×4 stride-2 convolutions
-    with 32 channels (LeakyReLU 0.2) on a ``low_res``×``low_res`` copy (paper: 64×64), then FC 128
-    → LeakyReLU → FC to the raw values of all filters (each squashed into its range).
-    Deviation: with ``log_input`` (default) the copy's logarithm is appended as three more input
-    channels, which makes exposure (a shift in log space) and gamma (a scale) easier to read.
-
-    ``forward(img)`` returns ``(edited, params)``: the edited image at the input's resolution and a
-    dict filter name → parameters (per image). ``filters`` sets which filters, in which order.
-    """
-
-    def __init__(
-        self,
-        filters: Sequence[str] = (
-            "exposure",
-            "gamma",
-            "white_balance",
-            "saturation",
-            "tone",
-            "contrast",
-            "black_and_white",
-            "color_curve",
-        ),
-        *,
-        low_res: int = 64,
-        width: int = 32,
-        hidden: int = 128,
-        log_input: bool = True,
-    ) -> None:
-        super().__init__()
-        _check_names(filters)
-        self.log_input = log_input
-        self.filters = list(filters)
-        self.low_res = low_res
-        layers: list[nn.Module] = []
-        cin = 6 if log_input else 3
-        for _ in range(4):
-            layers += [nn.Conv2d(cin, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
-            cin = width
-        self.features = nn.Sequential(*layers, nn.Flatten())  # (B, width·(low_res/16)²)
-        n_raw = sum(FILTERS[f]["n"] for f in self.filters)
-        self.regressor = nn.Sequential(
-            nn.Linear(width * (low_res // 16) ** 2, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, n_raw)
-        )
-
-    def parameters_for(self, img: torch.Tensor) -> dict[str, torch.Tensor]:
-        """(B, 3, H, W) at any resolution → dict of filter parameters computed from a low-res copy."""
-        _check_rgb(img)
-        small = F.interpolate(img, size=(self.low_res, self.low_res), mode="area")  # (B, 3, 64, 64)
-        if self.log_input:  # exposure becomes a shift and gamma a scale of these channels
-            small = torch.cat([small, small.clamp_min(1e-3).log() / 3], dim=1)  # (B, 6, 64, 64)
-        raw = self.regressor(self.features(small))  # (B, n_raw)
-        params, i = {}, 0
-        for name in self.filters:
-            n = FILTERS[name]["n"]
-            params[name] = FILTERS[name]["param"](raw[:, i : i + n])
-            i += n
-        return params
-
-    def forward(self, img: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        params = self.parameters_for(img)
-        return apply_filters(img, params, self.filters), params
-
-
-# --- the automatic baseline ----------------------------------------------------------------------
-def grey_world(img: torch.Tensor) -> torch.Tensor:
-    """Grey-world white balance (Buchsbaum 1980): scale each channel so that its mean equals the
-    mean over all channels (the scene is assumed grey on average)."""
-    _check_rgb(img)
-    means = img.mean(dim=(2, 3), keepdim=True)  # (B, 3, 1, 1)
-    return img * means.mean(dim=1, keepdim=True) / means.clamp_min(1e-6)
-
-
-def auto_contrast(img: torch.Tensor, low: float = 0.01, high: float = 0.99) -> torch.Tensor:
-    """Stretch each image so that its ``low`` and ``high`` quantiles (over all pixels and channels)
-    become 0 and 1 (the "auto contrast" of photo editors), then clip to [0, 1]."""
-    _check_rgb(img)
-    flat = img.flatten(1)
-    lo = torch.quantile(flat, low, dim=1)[:, None, None, None]
-    hi = torch.quantile(flat, high, dim=1)[:, None, None, None]
-    return ((img - lo) / (hi - lo).clamp_min(1e-6)).clamp(0, 1)
-
-
-def auto_enhance(img: torch.Tensor) -> torch.Tensor:
-    """The baseline without learning: grey-world white balance, then auto contrast."""
-    return auto_contrast(grey_world(img))
-
-
-# --- the hidden retouching used in the notebook --------------------------------------------------
-def random_degradation(
-    n: int,
-    generator: torch.Generator | None = None,
-    *,
-    ev: tuple[float, float] = (-1.5, 0.5),
-    gamma_range: tuple[float, float] = (0.36, 2.8),
-    wb: float = 0.35,
-) -> dict[str, torch.Tensor]:
-    """Random parameters of a hidden edit: white balance, then exposure, then gamma (``n`` sets).
-
-    EV uniform in ``ev``, γ log-uniform in ``gamma_range``, white-balance log ratios uniform in
-    [-wb, wb] — inside the filters' ranges, so that the inverse edit is reachable (1/2.8 ≥ 1/3).
-    γ spans nearly the filter's whole range: γ multiplies the spread of the log intensities, and
-    photo patches differ in that spread by themselves (a flat wall vs a window), so a mild γ
-    (0.6–1.7) cannot be told apart from the scene's own contrast (measured: the recovered γ was
-    no better than a constant guess; over 0.36–2.8 it is).
-    """
-    u = lambda *shape: torch.rand(*shape, generator=generator)  # noqa: E731
-    lg = (math.log(gamma_range[0]), math.log(gamma_range[1]))
-    return {
-        "white_balance": (u(n, 2) * 2 - 1) * wb,
-        "exposure": ev[0] + (ev[1] - ev[0]) * u(n),
-        "gamma": torch.exp(lg[0] + (lg[1] - lg[0]) * u(n)),
-    }
-
-
 def degrade(img: torch.Tensor, d: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Apply the hidden edit ``d`` (from :func:`random_degradation`) and clip to [0, 1]."""
+    """Apply the hidden edit ``d`` (from :func:`coursekit.data.exposure.random_degradation`):
+    white balance, exposure, gamma, then clip to [0, 1] as a saved photo would be."""
     d = {k: v.to(img.device) for k, v in d.items()}
     return apply_filters(img, d, ["white_balance", "exposure", "gamma"]).clamp(0, 1)
 
