@@ -421,11 +421,22 @@ def _tensors(out: Any) -> list[torch.Tensor]:
 
 
 def _build(row: Row, seed: int = 0) -> nn.Module:
+    """The row's network; a teaching one with every parameter nudged off its initial value.
+
+    The nudge makes every weight matter: a layer initialised to zero (DnCNN's ``zero_init_last``)
+    or to the identity (SE's ``identity_init``) would otherwise hide what the network computes,
+    and a fresh instance would share those values with a loaded one.
+    """
     torch.manual_seed(seed)
     if row.reference:
         with torch.device("meta"):
             return row.build()
-    return row.build()
+    model = row.build()
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.is_floating_point():
+                p.add_(0.01 * torch.randn_like(p))
+    return model
 
 
 def _inputs(row: Row) -> tuple[torch.Tensor, ...]:
@@ -455,8 +466,9 @@ def test_output_shapes(row: Row):
 def test_gradients_reach_the_input(row: Row):
     model = _build(row).train()
     xs = [x.clone().requires_grad_(i in row.grad_inputs) for i, x in enumerate(_inputs(row))]
-    out = _tensors(row.call(model, *xs))
-    sum(t.float().sum() for t in out if t.requires_grad).backward()
+    out = [t for t in _tensors(row.call(model, *xs)) if t.requires_grad]
+    assert out, "no output depends on the input through differentiable operations"
+    sum(t.float().sum() for t in out).backward()
     for i in row.grad_inputs:
         g = xs[i].grad
         assert g is not None and torch.isfinite(g).all() and g.abs().sum() > 0, f"no gradient reaches input {i}"
@@ -484,10 +496,13 @@ def test_state_dict_round_trip(row: Row):
     model = _build(row, seed=0).eval()
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
-    fresh = _build(row, seed=1)  # other initial weights: the load must overwrite every one
+    fresh = _build(row, seed=1).eval()  # other initial weights: the load must overwrite every one
+    xs = _inputs(row)
+    before = _run(row, fresh, xs)
+    assert any(not torch.equal(a, b) for a, b in zip(_run(row, model, xs), before, strict=True)), (
+        "two instances with different weights give the same output: forward ignores the weights"
+    )
     buffer.seek(0)
     fresh.load_state_dict(torch.load(buffer, weights_only=True))
-    fresh.eval()
-    xs = _inputs(row)
     for a, b in zip(_run(row, model, xs), _run(row, fresh, xs), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
