@@ -10,7 +10,8 @@ output shape(s) and a reference parameter count. The table drives five tests:
   from the architecture (``conv(c_in, c_out, k)`` etc. below: weights plus biases, layer by
   layer). The comment on each row says which. The reference configurations are built on the
   meta device, so a 55M-parameter generator costs nothing;
-* gradients reaching the input, for the inputs that are continuous (images, codes);
+* gradients reaching the input (for the inputs that are continuous: images, codes) and every
+  parameter the forward pass uses (a detached branch leaves some without one);
 * eval-mode determinism: two forward passes give the same output;
 * state-dict round trips: save to a buffer, load into a fresh instance, same output.
 
@@ -76,6 +77,12 @@ def norm(c: int) -> int:
     return 2 * c
 
 
+def _resnext_hand(c_in: int, c_out: int, inner: int, cardinality: int = 8) -> int:
+    """A ResNeXt bottleneck (Xie et al. 2017, Fig. 3c) with batch norm, no biases, a 1×1 projection shortcut."""
+    body = conv(c_in, inner, 1, False) + conv(inner, inner, 3, False, groups=cardinality) + conv(inner, c_out, 1, False)
+    return body + norm(inner) * 2 + norm(c_out) + conv(c_in, c_out, 1, False) + norm(c_out)
+
+
 def _unet_hand(c_in: int, c_out: int, base: int, depth: int, bias: bool, bn: bool) -> int:
     """U-Net (Ronneberger et al. 2015, Fig. 1): two 3×3 convs per level, 2×2 up-convolutions, a 1×1 head."""
 
@@ -135,12 +142,18 @@ class Row:
     reference: bool = False  # a paper-size configuration: built and run on the meta device only
     grad_inputs: tuple[int, ...] = (0,)  # which inputs are continuous (gradients must reach them)
     samples: str = ""  # why the network draws random numbers in eval mode, if it does by design
+    unused: tuple[str, ...] = ()  # parameters (name prefixes) that ``call`` does not use, by design
     marks: tuple[Any, ...] = field(default=())
 
 
 # StackGAN's conditioning augmentation samples c = μ + σ·ε at test time too (Zhang et al. 2017,
 # Sec. 3.2: different ε give different images of one caption), as the authors' CA_NET does
 _CA = "conditioning augmentation samples ε in eval mode too, by design"
+
+# A fully grown ProGAN (depth 3 of 4×4 … 32×32, α = 1) uses only its last toRGB / fromRGB layers;
+# the lower-resolution ones serve the fade-ins of the growing schedule
+_LOWER_TO_RGB = ("to_rgb.0.", "to_rgb.1.", "to_rgb.2.")
+_LOWER_FROM_RGB = ("from_rgb.0.", "from_rgb.1.", "from_rgb.2.")
 
 ROWS: list[Row] = [
     # ======================================================================= 1.2 dilated convolutions
@@ -162,9 +175,11 @@ ROWS: list[Row] = [
     # MobileNet's depthwise 3×3 + pointwise 1×1, each with batch norm; by hand
     Row("DepthwiseSeparableConv", lambda: grouped.DepthwiseSeparableConv(8, 16, stride=2), _images(2, 8, 8, 8),
         ((2, 16, 4, 4),), conv(8, 8, 3, False, groups=8) + norm(8) + conv(8, 16, 1, False) + norm(16)),
-    # 1.3's ResNeXt 8×4d on 132 glyph classes (P.scaled: stem 32, stages 64, 128); measured with count_params (no independent count)
+    # 1.3's ResNeXt 8×4d on 132 glyph classes (P.scaled: stem 32, stages 64, 128; d doubles per stage);
+    # by hand: stem, one block per stage (1×1, grouped 3×3, 1×1, projection shortcut), linear head
     Row("TinyResNeXt-teaching", lambda: grouped.TinyResNeXt(1, 132, channels=(CPU.scaled(128), CPU.scaled(256)),
-        cardinality=8, bottleneck_width=4, stem=CPU.scaled(64)), _images(2, 1, 32, 32), ((2, 132),), 49_892),
+        cardinality=8, bottleneck_width=4, stem=CPU.scaled(64)), _images(2, 1, 32, 32), ((2, 132),),
+        conv(1, 32, 3, False) + norm(32) + _resnext_hand(32, 64, 8 * 4) + _resnext_hand(64, 128, 8 * 8) + lin(128, 132)),
     # ======================================================================= 1.4 dense blocks and skips
     # DenseNet-121 block 1 (Huang et al. 2017): 6 BN-ReLU-1×1(4k)-BN-ReLU-3×3(k) layers, k=32; by hand, = torchvision densenet121().features.denseblock1 (335,040)
     Row("DenseBlock-paper", lambda: dense.DenseBlock(6, 64, 32), _images(2, 64, 8, 8), ((2, 256, 8, 8),), sum(norm(64 + 32 * i) + conv(64 + 32 * i, 128, 1, False) + norm(128) + conv(128, 32, 3, False) for i in range(6))),
@@ -207,15 +222,17 @@ ROWS: list[Row] = [
     # ======================================================================= 2.2 shared feature space
     # 2.2: code 32, channels (16, 32, 64); measured with count_params (no independent count)
     Row("SharedSpace-teaching", lambda: shared_space.SharedSpace(32, 32, tuple(CPU.scaled(c) for c in (32, 64, 128))),
-        _images(2, 1, 32, 32), ((2, 3, 32, 32),), 188_595, call=lambda m, x: m.decode(m.encode(x, "sketch"))),
+        _images(2, 1, 32, 32), ((2, 3, 32, 32),), 188_595, call=lambda m, x: m.decode(m.encode(x, "sketch")),
+        unused=("image_encoder",)),  # the sketch → image path; the image encoder is the other modality's
     # ======================================================================= 2.3 taskonomy
     # 2.3: TaskNet('depth', width=P.width); measured with count_params (no independent count)
     Row("TaskNet-teaching", lambda: taskonomy.TaskNet("depth", width=CPU.width), _images(2, 3, 32, 32),
         ((2, 1, 32, 32),), 45_745),
     # ======================================================================= 2.4 one-shot learning
-    # Koch et al. 2015, Fig. 4 (105×105, 4096-d embedding, L1 + logistic): by hand in test_models_siamese
+    # Koch et al. 2015, Fig. 4 (105×105 → 256 maps of 6×6, 4096-d embedding, L1 + logistic); by hand
     Row("SiameseNet-paper", lambda: siamese.SiameseNet(), lambda: (torch.rand(2, 1, 105, 105), torch.rand(2, 1, 105, 105)),
-        ((2,),), 38_951_745, reference=True, grad_inputs=(0, 1)),
+        ((2,),), conv(1, 64, 10) + conv(64, 128, 7) + conv(128, 128, 4) + conv(128, 256, 4) + lin(256 * 6 * 6, 4096)
+        + lin(4096, 1), reference=True, grad_inputs=(0, 1)),
     # 2.4: siamese_teaching(32, width 0.5): channels (16, 32, 32, 64), 'same' convs, three max-pools, embedding 128; by hand
     Row("SiameseNet-teaching", lambda: siamese.siamese_teaching(32, width=CPU.width),
         lambda: (torch.rand(2, 1, 32, 32), torch.rand(2, 1, 32, 32)), ((2,),), conv(1, 16, 5) + conv(16, 32, 3) + conv(32, 32, 3) + conv(32, 64, 3) + lin(64 * 4 * 4, 128) + lin(128, 1), grad_inputs=(0, 1)),
@@ -270,9 +287,11 @@ ROWS: list[Row] = [
     # the authors' basic PatchGAN, instance norm
     Row("CycleGAN-D-paper", lambda: cyclegan.PatchDiscriminator(3, 64, 3), _images(1, 3, 256, 256),
         ((1, 1, 30, 30),), 2_764_737, reference=True),
-    # 3.3: grey, ngf P.scaled(32) = 16, 2 blocks; measured with count_params
+    # 3.3: grey, ngf P.scaled(32) = 16, 2 residual blocks, instance norm without affine parameters; by hand:
+    # c7s1-16, d32, d64, 2 × R64, u32, u16, c7s1-1 (Zhu et al. 2017, appendix 7.2)
     Row("CycleGAN-G-teaching", lambda: cyclegan.ResnetGenerator(1, 1, CPU.scaled(32), 2), _images(2, 1, 32, 32),
-        ((2, 1, 32, 32),), 195_521),
+        ((2, 1, 32, 32),), conv(1, 16, 7) + conv(16, 32, 3) + conv(32, 64, 3) + 2 * 2 * conv(64, 64, 3)
+        + conv(64, 32, 3) + conv(32, 16, 3) + conv(16, 1, 7)),
     # 3.3: ndf 16, n_layers 2; measured with count_params
     Row("CycleGAN-D-teaching", lambda: cyclegan.PatchDiscriminator(1, CPU.scaled(32), 2), _images(2, 1, 32, 32),
         ((2, 1, 6, 6),), 42_353),
@@ -298,7 +317,8 @@ ROWS: list[Row] = [
     # 3.4's BicycleGAN: its G, E and two Ds (cVAE-GAN and cLR-GAN), the rows above
     Row("BicycleGAN-teaching", lambda: bicyclegan.BicycleGAN(nz=8, num_downs=5, ngf=16, nef=16, ndf=16, encoder_blocks=3,
         num_d=1, d_layers=2), _images(2, 3, 32, 32), ((2, 3, 32, 32),), 1_090_403 + 33_776 + 2 * 42_865,
-        call=lambda m, x: m.generator(x, m.encoder(x)[0])),
+        call=lambda m, x: m.generator(x, m.encoder(x)[0]),
+        unused=("encoder.fc_logvar", "d_vae", "d_lr")),  # G(A, μ(B)): the encoder's mean, no discriminator
     # ======================================================================= 3.5 progressive growing
     # Karras et al. 2018, Table 2 (23.1M); by hand, with this code's two deviations (see _progan_g_hand)
     Row("ProGAN-G-paper", lambda: progan.Generator(), lambda: (torch.randn(1, 512),), ((1, 3, 1024, 1024),), _progan_g_hand(),
@@ -307,10 +327,11 @@ ROWS: list[Row] = [
     Row("ProGAN-D-paper", lambda: progan.Discriminator(), _images(4, 3, 1024, 1024), ((4,),), 23_087_249, reference=True),
     # 3.5: latent 64, 32×32, fmap_max P.pick(cpu=32); measured with count_params
     Row("ProGAN-G-teaching", lambda: progan.Generator(64, 32, 3, fmap_base=32 * 16, fmap_max=32),
-        lambda: (torch.randn(4, 64),), ((4, 3, 32, 32),), 98_412),
+        lambda: (torch.randn(4, 64),), ((4, 3, 32, 32),), 98_412,
+        unused=_LOWER_TO_RGB),
     # 3.5: measured with count_params
     Row("ProGAN-D-teaching", lambda: progan.Discriminator(32, 3, fmap_base=32 * 16, fmap_max=32), _images(4, 3, 32, 32),
-        ((4,),), 81_985),
+        ((4,),), 81_985, unused=_LOWER_FROM_RGB),
     # ======================================================================= 3.6 StackGAN
     # Zhang et al. 2017 stage I (1024-d text, ngf 1024, 64×64); measured with count_params
     Row("StackGAN-I-paper", lambda: stackgan.StageIGenerator(), lambda: (torch.randn(2, 100), torch.randn(2, 1024)),
@@ -463,7 +484,7 @@ def test_output_shapes(row: Row):
 
 
 @pytest.mark.parametrize("row", [r for r in TEACHING if r.values[0].grad_inputs])
-def test_gradients_reach_the_input(row: Row):
+def test_gradients_reach_the_input_and_every_parameter(row: Row):
     model = _build(row).train()
     xs = [x.clone().requires_grad_(i in row.grad_inputs) for i, x in enumerate(_inputs(row))]
     out = [t for t in _tensors(row.call(model, *xs)) if t.requires_grad]
@@ -472,6 +493,10 @@ def test_gradients_reach_the_input(row: Row):
     for i in row.grad_inputs:
         g = xs[i].grad
         assert g is not None and torch.isfinite(g).all() and g.abs().sum() > 0, f"no gradient reaches input {i}"
+    unreached = [
+        n for n, p in model.named_parameters() if p.requires_grad and p.grad is None and not n.startswith(row.unused)
+    ]
+    assert not unreached, f"no gradient reaches these parameters (a detached branch?): {unreached[:5]}"
 
 
 def _run(row: Row, model: nn.Module, xs: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
