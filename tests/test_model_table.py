@@ -83,6 +83,23 @@ def _resnext_hand(c_in: int, c_out: int, inner: int, cardinality: int = 8) -> in
     return body + norm(inner) * 2 + norm(c_out) + conv(c_in, c_out, 1, False) + norm(c_out)
 
 
+def _pix2pix_unet_hand(c_in: int, c_out: int, num_downs: int, ngf: int) -> int:
+    """pix2pix's U-Net (Isola et al. 2017, appendix 6.1.1) with batch norm, so no biases before a norm.
+
+    Skip blocks from the innermost out: widths ngf·(1, 2, 4, 8, 8, …); each block has a 4×4/2 down
+    conv (+ norm, except the innermost and the outermost) and a 4×4/2 up conv from its inner width
+    (doubled by the skip concatenation, except the innermost) + norm; the outermost up conv has a bias.
+    """
+    widths = [ngf * min(2**i, 8) for i in range(num_downs)]  # outer width of each block, outermost first
+    total = conv(c_in, widths[0], 4, False) + conv(2 * widths[0], c_out, 4)  # outermost: no norms
+    for i in range(1, num_downs):
+        outer, inner = widths[i - 1], widths[i]
+        innermost = i == num_downs - 1
+        total += conv(outer, inner, 4, False) + (0 if innermost else norm(inner))  # down
+        total += conv(inner if innermost else 2 * inner, outer, 4, False) + norm(outer)  # up
+    return total
+
+
 def _unet_hand(c_in: int, c_out: int, base: int, depth: int, bias: bool, bn: bool) -> int:
     """U-Net (Ronneberger et al. 2015, Fig. 1): two 3×3 convs per level, 2×2 up-convolutions, a 1×1 head."""
 
@@ -265,21 +282,24 @@ ROWS: list[Row] = [
     Row("CGAN-G-teaching", lambda: cgan.ConditionalGenerator(10, 100, CPU.scaled(64), 1, 32),
         lambda: (torch.randn(2, 100), torch.tensor([3, 7])), ((2, 1, 32, 32),), 10 * 50 + conv(150, 128, 4, False) + norm(128) + conv(128, 64, 4, False) + norm(64)
         + conv(64, 32, 4, False) + norm(32) + conv(32, 1, 4, False)),
-    # 3.2: ngf 32; measured with count_params (the DCGAN D's 166,784 plus the label's input)
+    # 3.2: ndf 32; by hand: the DCGAN D with the label as 10 one-hot input planes
     Row("CGAN-D-teaching", lambda: cgan.ConditionalDiscriminator(10, 1, CPU.scaled(64), 32),
-        lambda: (torch.rand(2, 1, 32, 32), torch.tensor([3, 7])), ((2,),), 171_904),
-    # Isola et al. 2017, the authors' code prints it for unet_256 with batch norm
+        lambda: (torch.rand(2, 1, 32, 32), torch.tensor([3, 7])), ((2,),),
+        conv(1 + 10, 32, 4, False) + conv(32, 64, 4, False) + norm(64) + conv(64, 128, 4, False) + norm(128)
+        + conv(128, 1, 4, False)),
+    # Isola et al. 2017, the authors' code prints it for unet_256 with batch norm; _pix2pix_unet_hand(3, 3, 8, 64) agrees
     Row("pix2pix-G-paper", lambda: pix2pix.UNetGenerator(3, 3, 8, 64), _images(1, 3, 256, 256), ((1, 3, 256, 256),), 54_413_955,
         reference=True),
     # the authors' basic 70×70 PatchGAN on 6 channels, batch norm
     Row("pix2pix-D-paper", lambda: pix2pix.PatchDiscriminator(6, 64, 3), _images(1, 6, 256, 256), ((1, 1, 30, 30),), 2_768_705,
         reference=True),
-    # 3.2: 5 downs, ngf 32; measured with count_params (the paper row above is independent)
+    # 3.2: 5 downs, ngf 32, batch norm; by hand (see _pix2pix_unet_hand)
     Row("pix2pix-G-teaching", lambda: pix2pix.UNetGenerator(3, 3, 5, CPU.scaled(64)), _images(2, 3, 32, 32),
-        ((2, 3, 32, 32),), 4_168_003),
-    # 3.2: n_layers 2, ndf 32; measured with count_params
+        ((2, 3, 32, 32),), _pix2pix_unet_hand(3, 3, 5, 32)),
+    # 3.2: n_layers 2, ndf 32, batch norm (so no biases before it); by hand: C32 (no norm), C64, C128 (stride 1), 1
     Row("pix2pix-D-teaching", lambda: pix2pix.PatchDiscriminator(6, CPU.scaled(64), 2), _images(2, 6, 32, 32),
-        ((2, 1, 6, 6),), 169_377),
+        ((2, 1, 6, 6),), conv(6, 32, 4) + conv(32, 64, 4, False) + norm(64) + conv(64, 128, 4, False) + norm(128)
+        + conv(128, 1, 4)),
     # ======================================================================= 3.3 CycleGAN
     # Zhu et al. 2017, the authors' code prints it for resnet_9blocks (instance norm)
     Row("CycleGAN-G-paper", lambda: cyclegan.ResnetGenerator(3, 3, 64, 9), _images(1, 3, 256, 256),
@@ -292,9 +312,9 @@ ROWS: list[Row] = [
     Row("CycleGAN-G-teaching", lambda: cyclegan.ResnetGenerator(1, 1, CPU.scaled(32), 2), _images(2, 1, 32, 32),
         ((2, 1, 32, 32),), conv(1, 16, 7) + conv(16, 32, 3) + conv(32, 64, 3) + 2 * 2 * conv(64, 64, 3)
         + conv(64, 32, 3) + conv(32, 16, 3) + conv(16, 1, 7)),
-    # 3.3: ndf 16, n_layers 2; measured with count_params
+    # 3.3: ndf 16, n_layers 2, instance norm without affine parameters (biases kept); by hand
     Row("CycleGAN-D-teaching", lambda: cyclegan.PatchDiscriminator(1, CPU.scaled(32), 2), _images(2, 1, 32, 32),
-        ((2, 1, 6, 6),), 42_353),
+        ((2, 1, 6, 6),), conv(1, 16, 4) + conv(16, 32, 4) + conv(32, 64, 4) + conv(64, 1, 4)),
     # ======================================================================= 3.4 BicycleGAN
     # Zhu et al. 2017b, the authors' code prints it for G_Unet_add_all (nz 8)
     Row("BicycleGAN-G-paper", lambda: bicyclegan.Generator(3, 3, 8, 8, 64), lambda: (torch.rand(1, 3, 256, 256), torch.randn(1, 8)),
@@ -311,9 +331,10 @@ ROWS: list[Row] = [
     # 3.4: nef 16, 3 blocks; measured with count_params
     Row("BicycleGAN-E-teaching", lambda: bicyclegan.Encoder(3, 8, CPU.scaled(32), 3), _images(2, 3, 32, 32),
         ((2, 8), (2, 8)), 33_776),
-    # 3.4: ndf 16, 2 layers, one scale; measured with count_params
+    # 3.4: ndf 16, 2 layers, one scale, instance norm as CycleGAN's; by hand
     Row("BicycleGAN-D-teaching", lambda: bicyclegan.MultiscaleDiscriminator(3, CPU.scaled(32), 2, 1),
-        _images(2, 3, 32, 32), ((2, 1, 6, 6),), 42_865),
+        _images(2, 3, 32, 32), ((2, 1, 6, 6),),
+        conv(3, 16, 4) + conv(16, 32, 4) + conv(32, 64, 4) + conv(64, 1, 4)),
     # 3.4's BicycleGAN: its G, E and two Ds (cVAE-GAN and cLR-GAN), the rows above
     Row("BicycleGAN-teaching", lambda: bicyclegan.BicycleGAN(nz=8, num_downs=5, ngf=16, nef=16, ndf=16, encoder_blocks=3,
         num_d=1, d_layers=2), _images(2, 3, 32, 32), ((2, 3, 32, 32),), 1_090_403 + 33_776 + 2 * 42_865,
@@ -531,3 +552,11 @@ def test_state_dict_round_trip(row: Row):
     fresh.load_state_dict(torch.load(buffer, weights_only=True))
     for a, b in zip(_run(row, model, xs), _run(row, fresh, xs), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_hand_counts_agree_with_the_published_numbers():
+    # the hand-count helpers, checked against the numbers the papers and their code publish
+    assert _pix2pix_unet_hand(3, 3, 8, 64) == 54_413_955  # pix2pix's code prints it for unet_256
+    assert _unet_hand(1, 2, 64, 4, bias=True, bn=False) == 31_030_658  # the U-Net count usually quoted
+    assert round(_progan_g_hand() / 1e6, 1) == 23.1  # ProGAN, Table 2
+    assert _resnext_hand(256, 256, 128, cardinality=32) - conv(256, 256, 1, False) - norm(256) == 71_168  # torchvision's layer1[1]
