@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from _solutions import all_checks, exercises, solution_function
 from torch import nn
 
+from coursekit.analysis.complexity import count_params
 from coursekit.checks import _core
 
 CHECKS = all_checks()
@@ -36,7 +37,7 @@ def _mod(path: str):
 
 # Cheaters whose arguments differ from the course function's: each only calls the declared name.
 def _conv_params(c_in, c_out, k, bias):
-    return sum(p.numel() for p in nn.Conv2d(c_in, c_out, k, bias=bias).parameters())
+    return count_params(nn.Conv2d(c_in, c_out, k, bias=bias))
 
 
 def _count_macs(c_in, c_out, k, h, w):

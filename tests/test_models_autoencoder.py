@@ -1,19 +1,10 @@
 import pytest
 import torch
+from _overfit import overfit
 
 from coursekit.models.autoencoder import PCA, ConvAutoencoder, FCAutoencoder, quantize, reconstruction_error
 
-
-def _n_params(m):
-    return sum(p.numel() for p in m.parameters())
-
-
-def test_fc_reference_configuration_parameter_count():
-    # Hinton & Salakhutdinov 2006, MNIST: 784-1000-500-250-30 and the mirror image
-    m = FCAutoencoder()
-    enc = 785 * 1000 + 1001 * 500 + 501 * 250 + 251 * 30
-    dec = 31 * 250 + 251 * 500 + 501 * 1000 + 1001 * 784
-    assert _n_params(m) == enc + dec == 2_837_314
+# the reference configuration's parameter count (Hinton & Salakhutdinov 2006): test_model_table.py
 
 
 @pytest.mark.parametrize(
@@ -44,15 +35,8 @@ def test_conv_autoencoder_overfits_a_batch():
     torch.manual_seed(0)
     m = ConvAutoencoder(1, 16, 4, (8, 16))
     x = (torch.rand(8, 1, 16, 16) > 0.5).float()
-    opt = torch.optim.Adam(m.parameters(), 3e-3)
-    first = None
-    for _ in range(60):
-        loss = torch.nn.functional.mse_loss(m(x), x)
-        first = first if first is not None else loss.item()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert loss.item() < 0.7 * first
+    first, last = overfit(m, x, lambda m, x: torch.nn.functional.mse_loss(m(x), x), steps=60, lr=3e-3)
+    assert last < 0.7 * first
 
 
 def test_pca_matches_covariance_eigendecomposition():

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from _overfit import overfit
 
 from coursekit.data.shapes import Shapes
 from coursekit.models.disentangle import (
@@ -49,15 +50,8 @@ def test_tiny_overfit_and_gradients():
     torch.manual_seed(0)
     vae = BetaVAE(latent_dim=4, in_channels=1, image_size=32, channels=(8, 8, 16), hidden=32)
     x = Shapes(8, size=32, colours=("white",), channels=1).images
-    opt = torch.optim.Adam(vae.parameters(), lr=2e-3)
-    first = None
-    for _ in range(40):
-        loss = beta_vae_loss(*vae(x)[:1], x, *vae.encode(x), beta=1.0)["loss"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        first = first if first is not None else loss.item()
-    assert loss.item() < 0.6 * first
+    first, last = overfit(vae, x, lambda m, x: beta_vae_loss(*m(x)[:1], x, *m.encode(x), beta=1.0), lr=2e-3)
+    assert last < 0.6 * first
     xg = x.clone().requires_grad_(True)
     vae(xg)[0].sum().backward()
     assert xg.grad.abs().sum() > 0

@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+from _overfit import overfit
 
 from coursekit import baselines
 from coursekit.data.exposure import random_degradation
@@ -104,15 +105,8 @@ def test_net_overfits_a_fixed_edit():
     net = X.ExposureNet(["gamma", "exposure"], low_res=16, width=8, hidden=16)
     x = torch.rand(8, 3, 16, 16) * 0.8 + 0.1
     target = X.exposure(X.gamma(x, 0.6), 0.5)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(60):
-        loss = (net(x)[0] - target).abs().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    assert losses[-1] < 0.3 * losses[0]
+    first, last = overfit(net, (x, target), lambda m, b: (m(b[0])[0] - b[1]).abs().mean(), steps=60, lr=1e-2)
+    assert last < 0.3 * first
 
 
 def test_baseline_and_errors():

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from _overfit import overfit
 from torch.nn import functional as F
 
 from coursekit.losses import kl_divergence
@@ -70,16 +71,14 @@ def test_tiny_overfit_stage_one():
     g1 = StageIGenerator(8, 8, 8, ngf=32, image_size=8)
     target = torch.rand(8, 3, 8, 8) * 2 - 1
     e, z = torch.randn(8, 8), torch.randn(8, 8)
-    opt = torch.optim.Adam(g1.parameters(), lr=3e-3)
-    first = None
-    for _ in range(60):
+
+    def loss_fn(g1, batch):
+        z, e, target = batch
         x, mu, lv = g1(z, e)
-        loss = (x - target).abs().mean() + 0.01 * kl_divergence(mu, lv, reduction="mean")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        first = first if first is not None else loss.item()
-    assert loss.item() < 0.6 * first
+        return (x - target).abs().mean() + 0.01 * kl_divergence(mu, lv, reduction="mean")
+
+    first, last = overfit(g1, (z, e, target), loss_fn, steps=60, lr=3e-3)
+    assert last < 0.6 * first
 
 
 def test_bad_input():

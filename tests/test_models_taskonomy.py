@@ -1,5 +1,6 @@
 import pytest
 import torch
+from _overfit import overfit
 
 from coursekit.data.intrinsic import make_scenes
 from coursekit.models.taskonomy import TASKS, TaskEncoder, TaskNet, task_loss, task_target, transfer_gain
@@ -46,15 +47,8 @@ def test_frozen_encoder_gets_no_gradient_and_keeps_its_statistics(scenes):
 def test_overfits_a_batch(scenes):
     torch.manual_seed(0)
     net = TaskNet("shading", width=0.25)
-    opt = torch.optim.Adam(net.parameters(), 3e-3)
-    first = None
-    for _ in range(40):
-        loss = net.loss(scenes)
-        first = first if first is not None else loss.item()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert loss.item() < 0.6 * first
+    first, last = overfit(net, scenes, lambda net, scenes: net.loss(scenes), lr=3e-3)
+    assert last < 0.6 * first
 
 
 def test_task_loss_kinds():
