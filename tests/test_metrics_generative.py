@@ -1,9 +1,12 @@
-"""Fréchet distance (parity with scipy's sqrtm formula), the cached scorer, and the diversity score."""
+"""Fréchet distance (parity with scipy's sqrtm formula), the scorer over a trained feature network
+(and its cached training in coursekit.train), and the diversity score."""
 
 import pytest
 import torch
 
-from coursekit.metrics import FeatureNet, FrechetScorer, diversity, frechet_distance
+from coursekit.metrics import FrechetScorer, diversity, frechet_distance
+from coursekit.models.classifiers import FeatureNet
+from coursekit.train import frechet_features
 
 
 def _scipy_fd(a, b):
@@ -41,7 +44,7 @@ def test_featurenet_shapes_and_resize():
     net = FeatureNet(in_channels=3, num_classes=5, feature_dim=16)
     assert net.features(torch.rand(2, 3, 64, 64)).shape == (2, 16)
     assert net(torch.rand(2, 3, 32, 32)).shape == (2, 5)
-    with pytest.raises(ValueError, match="expects images"):
+    with pytest.raises(ValueError, match=r"FeatureNet's input must be a tensor of shape \(B, 3, H, W\), got"):
         net(torch.rand(2, 1, 32, 32))
 
 
@@ -56,25 +59,60 @@ def _toy(n=96):
 
 def test_scorer_floor_below_noise_and_cache(tmp_path):
     x, y = _toy()
-    sc = FrechetScorer(
-        x, y, name="toy", steps=30, max_seconds=20, cache=tmp_path, feature_dim=16, width=8, progress=False
-    )
-    assert not sc.cached and sc.cache_path.exists()
+    net = frechet_features(x, y, name="toy", steps=30, max_seconds=20, cache=tmp_path, feature_dim=16, width=8,
+                           progress=False)
+    assert not net.cached and net.cache_path.exists() and not net.training
+    sc = FrechetScorer(net, x, name="toy")
+    assert sc.net is net and "cache=trained" in repr(sc)
     floor = sc.floor()
     assert floor < sc.score(torch.rand(sc.n_floor, 1, 16, 16))
     assert floor < sc.score(torch.zeros(sc.n_floor, 1, 16, 16) + torch.rand(sc.n_floor, 1, 1, 1))
-    again = FrechetScorer(x, y, name="toy", steps=30, cache=tmp_path, feature_dim=16, width=8, progress=False)
-    assert again.cached
-    torch.testing.assert_close(again.features(x[:4]), sc.features(x[:4]))
-    with pytest.raises(ValueError, match="channels"):
+    again = frechet_features(x, y, name="toy", steps=30, cache=tmp_path, feature_dim=16, width=8, progress=False)
+    assert again.cached and again.cache_path == net.cache_path
+    torch.testing.assert_close(FrechetScorer(again, x).features(x[:4]), sc.features(x[:4]))
+    with pytest.raises(ValueError, match=r"images must be a tensor of shape \(N, 1, H, W\).*got \(8, 3, 16, 16\)"):
         sc.score(torch.rand(8, 3, 16, 16))
+
+
+def test_scorer_trains_nothing():
+    """The scorer only measures: the feature network's weights are untouched and nothing needs grad."""
+    x, _ = _toy(32)
+    net = FeatureNet(1, 2, width=4, feature_dim=8)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    sc = FrechetScorer(net, x)
+    sc.score(torch.rand(8, 1, 16, 16))
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(v, before[k])
+    assert sc.n_reference == 16 and sc.n_floor == 16
+
+
+def test_scorer_takes_any_feature_function():
+    x, _ = _toy(32)
+    sc = FrechetScorer(lambda t: t.mean((2, 3)).repeat(1, 3) + 0.01 * torch.arange(3.0), x)
+    assert sc.floor() >= 0
+    with pytest.raises(TypeError, match="feature_net must be a trained network"):
+        FrechetScorer(x, x)
+    with pytest.raises(ValueError, match="images must be a tensor of shape .*add a batch dimension"):
+        FrechetScorer(FeatureNet(1, 2), x[0])
 
 
 def test_scorer_without_labels_uses_rotations(tmp_path):
     x, _ = _toy(48)
-    sc = FrechetScorer(x, None, name="toy-rot", steps=5, cache=False, feature_dim=8, width=4, progress=False)
-    assert sc.net.num_classes == 4 and sc.cache_path is None
-    assert sc.floor() >= 0
+    net = frechet_features(x, None, name="toy-rot", steps=5, cache=False, feature_dim=8, width=4, progress=False)
+    assert net.num_classes == 4 and net.cache_path is None
+    assert FrechetScorer(net, x).floor() >= 0
+
+
+def test_cache_key_is_unchanged():
+    """The cache file name of the feature network is what the FrechetScorer that trained it wrote
+    (so cached smoke and course runs are found again after the move to coursekit.train)."""
+    from coursekit.train.classifier import _fingerprint
+
+    x, y = _toy(16)
+    assert _fingerprint(x, y, "300-64-64-32-0") == _fingerprint(x.clone(), y.clone(), "300-64-64-32-0")
+    g = torch.Generator().manual_seed(0)
+    fixed = torch.rand(16, 1, 8, 8, generator=g)
+    assert _fingerprint(fixed, torch.arange(16) % 2, "300-64-64-32-0") == "0305d2607318a76f"  # the key the old metrics.FrechetScorer computed
 
 
 def test_diversity():
