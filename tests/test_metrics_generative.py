@@ -139,3 +139,16 @@ def test_modes_and_class_coverage():
     n, h = class_coverage(torch.zeros(50, dtype=torch.long), 10)
     assert n == 1 and h == pytest.approx(0.0)
     assert class_coverage(torch.eye(4)[[0, 1, 1, 2]])[0] == 3
+
+
+def test_inputs_are_checked_with_the_one_message_form():
+    from coursekit.metrics import gaussian_stats, modes_covered
+
+    with pytest.raises(ValueError, match=r"features must be a tensor of shape \(N, D\), got \(5,\); add a batch"):
+        gaussian_stats(torch.randn(5))
+    with pytest.raises(TypeError, match="feats_a must be a tensor.*got list"):
+        frechet_distance([[0.0]], torch.randn(3, 1))
+    with pytest.raises(ValueError, match=r"outputs must be a tensor of shape \(K, C, H, W\) or \(N, K, C, H, W\)"):
+        diversity(torch.rand(3, 8, 8))
+    with pytest.raises(ValueError, match="samples and centres must have the same D.*toy data"):
+        modes_covered(torch.randn(4, 2), torch.randn(3, 3))

@@ -43,11 +43,12 @@ __all__ = [
 # --- the Fréchet distance --------------------------------------------------------------------------
 def gaussian_stats(feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean (D,) and unbiased covariance (D, D) of features (N, D), in float64 on the CPU."""
-    if not isinstance(feats, torch.Tensor) or feats.dim() != 2:
-        got = tuple(feats.shape) if isinstance(feats, torch.Tensor) else type(feats).__name__
-        raise ValueError(f"features must be a 2-D tensor (N, D), got {got}; flatten them first")
+    validate.tensor(feats, "features", ndim=2)
     if feats.shape[0] < 2:
-        raise ValueError(f"need at least 2 feature vectors to estimate a covariance, got {feats.shape[0]}")
+        raise ValueError(
+            f"features must hold at least 2 feature vectors to estimate a covariance, got {feats.shape[0]}; "
+            "give more samples"
+        )
     f = feats.detach().cpu().to(torch.float64)  # to the CPU first: MPS has no float64
     mu = f.mean(0)
     centred = f - mu
@@ -76,10 +77,12 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
 
     FD = ||μ_a - μ_b||² + Tr(Σ_a + Σ_b - 2 (Σ_a Σ_b)^{1/2})
     """
-    if feats_a.dim() != 2 or feats_b.dim() != 2 or feats_a.shape[1] != feats_b.shape[1]:
+    validate.tensor(feats_a, "feats_a", ndim=2)
+    validate.tensor(feats_b, "feats_b", ndim=2)
+    if feats_a.shape[1] != feats_b.shape[1]:
         raise ValueError(
-            f"expected two feature sets (N, D) with the same D, got {tuple(feats_a.shape)} and "
-            f"{tuple(feats_b.shape)}"
+            f"feats_a and feats_b must have the same D, got {tuple(feats_a.shape)} and {tuple(feats_b.shape)}; "
+            "compute both with the same feature network"
         )
     return _frechet_from_stats(*gaussian_stats(feats_a), *gaussian_stats(feats_b))
 
@@ -192,14 +195,12 @@ def diversity(
 
         diversity = 2 / (K (K - 1)) Σ_{i<j} mean|f(y_i) - f(y_j)|
     """
-    if not isinstance(outputs, torch.Tensor) or outputs.dim() not in (4, 5):
-        got = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
-        raise ValueError(f"expected outputs (K, C, H, W) or (N, K, C, H, W), got {got}")
+    validate.tensor(outputs, "outputs", ndim=(4, 5), shape="(K, C, H, W) or (N, K, C, H, W)")
     if outputs.dim() == 4:
         outputs = outputs.unsqueeze(0)
     n, k = outputs.shape[:2]
     if k < 2:
-        raise ValueError(f"diversity needs at least 2 outputs per input, got {k}")
+        raise ValueError(f"outputs must hold at least 2 outputs per input, got {k}; sample more per input")
     with torch.no_grad():
         flat = outputs.reshape(n * k, *outputs.shape[2:]).float()
         f = feature_fn(flat) if feature_fn is not None else flat
@@ -212,9 +213,12 @@ def diversity(
 def modes_covered(samples: torch.Tensor, centres: torch.Tensor, threshold: float = 0.3) -> tuple[int, float]:
     """Mode collapse on toy data: (how many of the ``centres`` (M, D) have at least one sample
     within ``threshold``, the fraction of ``samples`` (N, D) within ``threshold`` of some centre)."""
-    if samples.dim() != 2 or centres.dim() != 2 or samples.shape[1] != centres.shape[1]:
+    validate.tensor(samples, "samples", ndim=2)
+    validate.tensor(centres, "centres", ndim=2, shape="(M, D)")
+    if samples.shape[1] != centres.shape[1]:
         raise ValueError(
-            f"expected samples (N, D) and centres (M, D), got {tuple(samples.shape)}, {tuple(centres.shape)}"
+            f"samples and centres must have the same D, got {tuple(samples.shape)} and {tuple(centres.shape)}; "
+            "give points of the toy data's dimension"
         )
     d = torch.cdist(samples.detach().float().cpu(), centres.float().cpu())  # (N, M)
     near = d.min(1).values < threshold
