@@ -152,3 +152,16 @@ def test_inputs_are_checked_with_the_one_message_form():
         diversity(torch.rand(3, 8, 8))
     with pytest.raises(ValueError, match="samples and centres must have the same D.*toy data"):
         modes_covered(torch.randn(4, 2), torch.randn(3, 3))
+
+
+def test_feature_training_is_unchanged_by_the_move_to_train():
+    """frechet_features trains the weights the FrechetScorer that trained its own network gave
+    (same draws, same one-cycle schedule), so a cache miss still reproduces the smoke numbers."""
+    import math
+
+    torch.manual_seed(0)
+    x, y = _toy(64)
+    net = frechet_features(x, y, name="g", steps=6, max_seconds=math.inf, cache=False, feature_dim=8, width=4,
+                           progress=False, device="cpu")
+    total = sum(p.double().sum() for p in net.state_dict().values() if p.is_floating_point())
+    assert float(total) == pytest.approx(90.88125780034557, rel=1e-9)
