@@ -164,7 +164,7 @@ def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def best_gaussian_sigma(noisy: torch.Tensor, clean: torch.Tensor, sigmas=None) -> float:
     """The blur sigma (pixels) with the highest mean PSNR on the given (training) pairs."""
-    from .imagemetrics import psnr
+    from .metrics.image import psnr
 
     sigmas = sigmas if sigmas is not None else [0.3, 0.5, 0.7, 0.9, 1.1, 1.3, 1.6, 2.0, 2.5, 3.0]
     scores = [float(psnr(gaussian_blur(noisy, s).clamp(0, 1), clean)) for s in sigmas]

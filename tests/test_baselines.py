@@ -12,7 +12,7 @@ from coursekit.baselines import (
     threshold_thin,
 )
 from coursekit.data.intrinsic import make_scenes
-from coursekit.imagemetrics import lmse, psnr
+from coursekit.metrics import lmse, psnr
 
 
 def test_threshold_thin_gives_one_pixel_lines():

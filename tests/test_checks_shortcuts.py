@@ -274,3 +274,32 @@ def test_the_solution_answers_pass_their_checks(ex):
     fn = solution_function(ex.check)
     r = CHECKS[ex.check](fn, quiet=True)
     assert r.passed, r
+
+
+@pytest.mark.parametrize(
+    ("source", "check_path"),
+    [
+        ("from coursekit.metrics import psnr", "coursekit.checks.applications.check_psnr"),
+        ("from coursekit.metrics.image import psnr", "coursekit.checks.applications.check_psnr"),
+        ("from coursekit.metrics import si_mse as psnr", "coursekit.checks.applications.check_si_mse"),
+        ("from coursekit.metrics import precision_at_k as psnr", "coursekit.checks.features.check_precision_at_k"),
+        ("from coursekit.metrics.retrieval import recall_at_k as psnr", "coursekit.checks.features.check_recall_at_k"),
+    ],
+)
+def test_the_reference_metric_is_caught_from_the_package_and_its_module(source, check_path):
+    """coursekit.metrics re-exports its modules' names: a student importing either path is caught,
+    also when the import runs inside the function (after the guards went up)."""
+    import importlib
+
+    module, name = check_path.rsplit(".", 1)
+    check = getattr(importlib.import_module(module), name)
+    namespace: dict = {}
+    exec(f"def at_import(*args):\n    return psnr(*args)\n{source}\n"
+         f"def inside(*args):\n    {source}\n    return psnr(*args)\n", namespace)
+    for cheat in (namespace["at_import"], namespace["inside"]):
+        r = check(cheat, quiet=True)
+        assert r.status == "failed" and "is off while the check runs" in r.message, (source, r)
+    import coursekit.metrics as m
+    from coursekit.metrics import image, retrieval
+
+    assert m.psnr is image.psnr and m.recall_at_k is retrieval.recall_at_k  # restored

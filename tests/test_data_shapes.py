@@ -1,4 +1,5 @@
-"""Tests for coursekit.data.shapes: sprites, factors, captions, tokenizer, text encoder."""
+"""Tests for coursekit.data.shapes: sprites, factors, captions, tokenizer; and the text encoder
+(coursekit.models.text_encoder) trained on them by coursekit.train.fit_text_encoder."""
 
 import pytest
 import torch
@@ -9,12 +10,12 @@ from coursekit.data.shapes import (
     FACTORS,
     VOCAB,
     Shapes,
-    TextEncoder,
     Tokenizer,
     caption,
     parse_caption,
-    train_text_encoder,
 )
+from coursekit.models.text_encoder import TextEncoder
+from coursekit.train import fit_text_encoder
 
 
 def test_dataset_shapes_and_ranges():
@@ -85,10 +86,20 @@ def test_text_encoder_learns_the_factors():
     torch.manual_seed(0)
     d = Shapes(512, size=16, seed=0)
     enc = TextEncoder(embed_dim=32)
-    losses = train_text_encoder(enc, d.captions, d.factors, steps=150)
+    losses = fit_text_encoder(enc, d.captions, d.factors, steps=150)
     assert losses[-1] < 0.2 * losses[0]
     e = enc(Tokenizer().encode_batch(d.captions[:4]))
-    assert e.shape == (4, 32)
+    assert e.shape == (4, 32) and not enc.training
+
+
+def test_text_encoder_training_is_unchanged_by_the_move_to_train():
+    """The same seeds give the losses the data layer's own loop gave before it moved to train.fit
+    (so 3.6's recorded smoke numbers stay as they were)."""
+    torch.manual_seed(0)
+    d = Shapes(512, size=16, seed=0)
+    losses = fit_text_encoder(TextEncoder(embed_dim=32), d.captions, d.factors, steps=20)
+    assert [round(v, 6) for v in losses[::5]] == [6.280612, 5.333546, 4.276876, 3.198828]
+    assert losses[-1] == pytest.approx(2.4292891025543213, abs=1e-6)
 
 
 def test_bad_arguments():

@@ -149,7 +149,7 @@ def _colour_controls(dev):
 
 
 def _imagemetrics(dev):
-    from coursekit import imagemetrics as im
+    from coursekit.metrics import image as im
 
     a, b = _img(dev), _img(dev)
     return lambda: (im.psnr(a, b), im.ssim(a, b), im.si_mse(a, b), im.lmse(a, b))

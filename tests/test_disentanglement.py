@@ -1,4 +1,4 @@
-"""Tests for coursekit.analysis.disentanglement: MIG and the factor classifier."""
+"""Tests for coursekit.analysis.disentanglement: MIG and the factor classifier (trained by coursekit.train)."""
 
 import math
 
@@ -12,9 +12,9 @@ from coursekit.analysis.disentanglement import (
     mig_from_mi,
     mutual_information_gap,
     mutual_information_matrix,
-    train_factor_classifier,
 )
 from coursekit.data.shapes import FACTOR_NAMES, Shapes
+from coursekit.train import fit_factor_classifier
 
 
 def test_entropy_and_mutual_information():
@@ -58,7 +58,7 @@ def test_constant_factors_are_skipped_and_bad_input():
 def test_factor_classifier_learns_colour_and_shape():
     torch.manual_seed(0)
     d = Shapes(512, size=16, seed=0)
-    clf = train_factor_classifier(
+    clf = fit_factor_classifier(
         d.images, d.factors, FACTOR_NAMES, ["shape", "colour", "x"], steps=60, width=8, device="cpu"
     )
     t = Shapes(256, size=16, seed=1)

@@ -85,7 +85,7 @@ def test_amp_policy_matches_the_card_and_trains():
 
 
 def test_colour_statistics_on_cuda_match_the_cpu():
-    from coursekit.imagemetrics import ssim
+    from coursekit.metrics import ssim
     from coursekit.models.style import match_color
 
     a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)

@@ -46,8 +46,7 @@ def test_device_picks_mps(mps):
 @pytest.mark.mps
 @needs_mps
 def test_float64_statistics_run_and_come_back_to_mps(mps):
-    from coursekit.imagemetrics import ssim
-    from coursekit.metrics import frechet_distance
+    from coursekit.metrics import frechet_distance, ssim
     from coursekit.models.autoencoder import PCA
     from coursekit.models.style import match_color
 

@@ -10,9 +10,10 @@
       MIG = 1/K Σ_k (I(z_{j⁽¹⁾}; v_k) − I(z_{j⁽²⁾}; v_k)) / H(v_k)          (Chen et al., Eq. 6)
 
   1 means each factor lives in exactly one latent; near 0 means spread over several (entangled).
-* :class:`FactorClassifier` — a small CNN with one head per factor, trained on real sprites; it
-  reads the factors off generated images, so text-to-image results can be scored against their
-  captions (:func:`factor_accuracy`), and swapped codes checked.
+* :func:`factor_accuracy` — how often a :class:`~coursekit.models.classifiers.FactorClassifier`
+  (trained on real sprites by :func:`coursekit.train.fit_factor_classifier`) reads the intended
+  factors off generated images, so text-to-image results can be scored against their captions,
+  and swapped codes checked.
 """
 
 from __future__ import annotations
@@ -21,18 +22,16 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch import nn
-from torch.nn import functional as F
+
+from ..models.classifiers import FactorClassifier
 
 __all__ = [
-    "FactorClassifier",
     "discrete_entropy",
     "discrete_mutual_info",
     "factor_accuracy",
     "mig_from_mi",
     "mutual_information_gap",
     "mutual_information_matrix",
-    "train_factor_classifier",
 ]
 
 
@@ -133,81 +132,6 @@ def mutual_information_gap(
     top2 = mi.sort(dim=0, descending=True).values[:2]
     per = ((top2[0] - top2[1]) / ent).tolist()
     return float(mig_from_mi(mi, ent)), {names[k]: v for k, v in zip(kept, per)}
-
-
-class FactorClassifier(nn.Module):
-    """Images (B, C, S, S) in [0, 1] → a dict of logits, one (B, n_values) entry per factor.
-
-    Three conv blocks (conv, batch norm, ReLU, stride 2), average pooling to a 4×4 map (so that
-    position stays readable), then one linear head per factor.
-    """
-
-    def __init__(self, factor_sizes: dict[str, int], in_channels: int = 3, width: int = 32):
-        super().__init__()
-        self.factor_sizes = dict(factor_sizes)
-        w = width
-        layers: list[nn.Module] = []
-        c = in_channels
-        for co in (w, 2 * w, 2 * w):
-            layers += [
-                nn.Conv2d(c, co, 3, padding=1),
-                nn.BatchNorm2d(co),
-                nn.ReLU(True),
-                nn.Conv2d(co, co, 3, stride=2, padding=1),
-                nn.BatchNorm2d(co),
-                nn.ReLU(True),
-            ]
-            c = co
-        # keep a coarse map (not a global average) so that position stays readable
-        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(4), nn.Flatten())  # (B, 16·2w)
-        self.heads = nn.ModuleDict({k: nn.Linear(c * 16, n) for k, n in self.factor_sizes.items()})
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        h = self.body(x * 2 - 1)
-        return {k: head(h) for k, head in self.heads.items()}
-
-
-def train_factor_classifier(
-    images: torch.Tensor,
-    factors: torch.Tensor,
-    factor_names: Sequence[str],
-    which: Sequence[str],
-    *,
-    steps: int = 400,
-    max_seconds: float | None = None,
-    batch_size: int = 64,
-    width: int = 32,
-    device: torch.device | str | None = None,
-    seed: int = 0,
-) -> FactorClassifier:
-    """Train a :class:`FactorClassifier` for the factors named in ``which`` (labels -1 are ignored)."""
-    from ..runtime import device as default_device
-    from ..train import loop
-
-    dev = torch.device(device) if device is not None else default_device()
-    cols = {k: list(factor_names).index(k) for k in which}
-    sizes = {k: int(factors[:, cols[k]].max()) + 1 for k in which}
-    clf = FactorClassifier(sizes, images.shape[1], width).to(dev)
-    opt = torch.optim.Adam(clf.parameters(), lr=2e-3)
-    g = torch.Generator().manual_seed(seed)
-
-    def step(_: int, __: object) -> dict[str, float]:
-        idx = torch.randint(len(images), (batch_size,), generator=g)
-        x, f = images[idx].to(dev), factors[idx].to(dev)
-        out = clf(x)
-        loss = sum(F.cross_entropy(out[k], f[:, cols[k]], ignore_index=-1) for k in which)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return {"loss": loss.item()}
-
-    loop(
-        step,
-        max_steps=steps,
-        max_seconds=max_seconds if max_seconds is not None else float("inf"),
-        desc="factor classifier",
-    )
-    return clf.eval()
 
 
 @torch.no_grad()

@@ -92,7 +92,7 @@ def _si_mse(pred, target):
     return ((a * p - t) ** 2).mean(1).mean()
 
 
-@exercise("scale-invariant MSE", answer=("coursekit.imagemetrics.si_mse", "coursekit.checks.applications._si_mse"))
+@exercise("scale-invariant MSE", answer=("coursekit.metrics.image.si_mse", "coursekit.checks.applications._si_mse"))
 def check_si_mse(student_fn):
     target = torch.rand(4, 3, 8, 8) + 0.1
     pred = target * torch.tensor([0.5, 2.0, 1.0, 3.0]).view(4, 1, 1, 1) + 0.05 * torch.randn(4, 3, 8, 8)
@@ -124,7 +124,7 @@ def _si_log_loss(pred, target, lam):
     return ((d**2).mean(1) - lam * d.mean(1) ** 2).mean()
 
 
-@exercise("scale-invariant log loss (Eigen et al., Narihira et al. Eq. 2)", answer=("coursekit.imagemetrics.si_log_loss", "coursekit.checks.applications._si_log_loss"))
+@exercise("scale-invariant log loss (Eigen et al., Narihira et al. Eq. 2)", answer=("coursekit.metrics.image.si_log_loss", "coursekit.checks.applications._si_log_loss"))
 def check_si_log_loss(student_fn):
     target = torch.rand(3, 1, 8, 8) + 0.1
     pred = torch.rand(3, 1, 8, 8) + 0.1
@@ -147,7 +147,7 @@ def _psnr(pred, target):
     return (10 * torch.log10(1.0 / mse)).mean()
 
 
-@exercise("PSNR", answer=("coursekit.imagemetrics.psnr", "coursekit.checks.applications._psnr"))
+@exercise("PSNR", answer=("coursekit.metrics.image.psnr", "coursekit.checks.applications._psnr"))
 def check_psnr(student_fn):
     target = torch.rand(4, 1, 16, 16)
     pred = target + torch.tensor([0.01, 0.05, 0.1, 0.2]).view(4, 1, 1, 1) * torch.randn(4, 1, 16, 16)

@@ -73,7 +73,7 @@ def _precision_at_k(codes: torch.Tensor, labels: torch.Tensor, k: int) -> float:
     return (labels[idx] == labels[:, None]).float().mean().item()
 
 
-@exercise("precision@k of retrieval by code", answer=("coursekit.retrieval.precision_at_k", "coursekit.checks.features._precision_at_k"))
+@exercise("precision@k of retrieval by code", answer=("coursekit.metrics.retrieval.precision_at_k", "coursekit.checks.features._precision_at_k"))
 def check_precision_at_k(student_fn):
     g = _fresh_generator()
     labels = torch.arange(5).repeat(6)
@@ -139,7 +139,7 @@ def check_info_nce(student_fn):
         )
 
 
-@exercise("recall@k of cross-modal retrieval", answer=("coursekit.retrieval.recall_at_k",))
+@exercise("recall@k of cross-modal retrieval", answer=("coursekit.metrics.retrieval.recall_at_k",))
 def check_recall_at_k(student_fn):
     g = _fresh_generator()
     items = torch.randn(20, 4, generator=g)

@@ -1,4 +1,4 @@
-"""Sprites with known factors of variation, their captions, and a small text encoder.
+"""Sprites with known factors of variation, and their captions.
 
 A stand-in for dSprites (Matthey, Higgins, Hassabis and Lerchner, *dSprites: Disentanglement
 testing Sprites dataset*, DeepMind 2017, https://github.com/deepmind/dsprites-dataset), drawn on
@@ -22,9 +22,8 @@ version the disentanglement notebook uses.
 
 Captions are generated from the factors with a fixed vocabulary ("a small red triangle at the top
 left"), so text-to-image models (StackGAN, Zhang et al., ICCV 2017) can be trained in minutes.
-:class:`Tokenizer` turns captions into word ids and names any word outside the vocabulary;
-:class:`TextEncoder` is the bag-of-words sentence encoder the course trains
-(:func:`train_text_encoder`) in place of StackGAN's pre-trained char-CNN-RNN (Reed et al., CVPR 2016).
+:class:`Tokenizer` turns captions into word ids and names any word outside the vocabulary (the
+sentence encoder that reads them is :class:`coursekit.models.text_encoder.TextEncoder`).
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 __all__ = [
     "COLOURS",
@@ -44,13 +42,11 @@ __all__ = [
     "CAPTIONED",
     "VOCAB",
     "Shapes",
-    "TextEncoder",
     "Tokenizer",
     "caption",
     "parse_caption",
     "render",
     "sample_factors",
-    "train_text_encoder",
 ]
 
 # The factors and their values, in the order of the columns of ``Shapes.factors``.
@@ -336,58 +332,3 @@ class Tokenizer:
 
     def decode(self, ids: torch.Tensor) -> str:
         return " ".join(self.vocab[int(i)] for i in ids if int(i) != 0)
-
-
-class TextEncoder(nn.Module):
-    """A bag-of-words sentence encoder: mean of word embeddings, then a linear layer.
-
-    ``(B, L)`` word ids → ``(B, embed_dim)``. Word order is ignored, which is enough for these
-    captions (each word names one factor value). StackGAN used a pre-trained char-CNN-RNN with
-    1024-d sentence embeddings; this encoder is trained here in seconds by :func:`train_text_encoder`.
-    """
-
-    def __init__(self, vocab_size: int = len(VOCAB), embed_dim: int = 64, word_dim: int = 32):
-        super().__init__()
-        self.embed_dim = embed_dim
-        self.words = nn.EmbeddingBag(vocab_size, word_dim, mode="mean", padding_idx=0)
-        self.proj = nn.Linear(word_dim, embed_dim)
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        if ids.dtype != torch.long or ids.dim() != 2:
-            raise TypeError(
-                f"expected (B, L) long word ids from Tokenizer.encode_batch, got {ids.dtype} {tuple(ids.shape)}"
-            )
-        return self.proj(self.words(ids))  # (B, embed_dim)
-
-
-def train_text_encoder(
-    encoder: TextEncoder,
-    captions: Sequence[str],
-    factors: torch.Tensor,
-    steps: int = 300,
-    lr: float = 1e-2,
-    seed: int = 0,
-) -> list[float]:
-    """Train ``encoder`` so that each captioned factor can be read linearly off the embedding.
-
-    The heads are discarded afterwards; returns the loss per step. A second of CPU time.
-    """
-    tok = Tokenizer()
-    ids = tok.encode_batch(list(captions))
-    targets = factors[:, [FACTOR_NAMES.index(f) for f in CAPTIONED]]  # (N, 5)
-    heads = nn.ModuleList(nn.Linear(encoder.embed_dim, len(FACTORS[f])) for f in CAPTIONED)
-    params = list(encoder.parameters()) + list(heads.parameters())
-    opt = torch.optim.Adam(params, lr=lr)
-    g = torch.Generator().manual_seed(seed)
-    losses = []
-    encoder.train()
-    for _ in range(steps):
-        idx = torch.randint(len(ids), (min(256, len(ids)),), generator=g)
-        e = encoder(ids[idx])
-        loss = sum(F.cross_entropy(h(e), targets[idx, j], ignore_index=-1) for j, h in enumerate(heads))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    encoder.eval()
-    return losses

@@ -23,10 +23,12 @@ from torch import nn
 from ..nn.init import init_weights
 
 __all__ = [
+    "AdversarialStep",
     "Discriminator",
     "Discriminator32",
     "Generator",
     "Generator32",
+    "adversarial_step",
     "optimizers",
     "sample_noise",
     "train_step",
@@ -157,6 +159,41 @@ def optimizers(
         torch.optim.Adam(generator.parameters(), lr=lr, betas=betas),
         torch.optim.Adam(discriminator.parameters(), lr=lr if lr_d is None else lr_d, betas=betas),
     )
+
+
+class AdversarialStep:
+    """One unconditional GAN step as :func:`coursekit.train.fit_gan` runs it (D, then G).
+
+    ``sample`` draws z ~ N(0, I) (B, nz) for a real batch (B, C, S, S) in [-1, 1] and returns
+    ``G(z)``; ``d_loss`` is D's loss on the real batch against the (detached) fakes; ``g_loss`` is
+    G's loss on D's verdict on the fakes. ``kind`` picks the losses of :mod:`coursekit.losses`:
+    ``"nonsaturating"`` (DCGAN), ``"hinge"`` (SAGAN, Zhang et al. 2019 §4), ...
+    """
+
+    def __init__(self, kind: str = "nonsaturating"):
+        self.kind = kind
+
+    def sample(self, generator: nn.Module, real: torch.Tensor) -> torch.Tensor:
+        z = torch.randn(real.shape[0], generator.nz, device=real.device)  # (B, nz)
+        return generator(z)  # (B, C, S, S)
+
+    def d_loss(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        from ..losses import d_loss
+
+        return d_loss(discriminator(real), discriminator(fake), kind=self.kind)
+
+    def g_loss(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        from ..losses import g_loss
+
+        return g_loss(discriminator(fake), kind=self.kind)
+
+    def __repr__(self) -> str:
+        return f"AdversarialStep({self.kind!r})"
+
+
+def adversarial_step(kind: str = "nonsaturating") -> AdversarialStep:
+    """The single step :func:`coursekit.train.fit_gan` alternates, with the losses named by ``kind``."""
+    return AdversarialStep(kind)
 
 
 def train_step(

@@ -21,7 +21,7 @@ convolution (the 2015 network had none; it makes short training runs much more r
 output resolution (the paper predicts at 1/4 and upsamples).
 
 Loss used with it (in the notebook): the scale-invariant MSE of the paper (Eq. 1-2, from Eigen
-et al.), see :func:`coursekit.imagemetrics.si_mse`.
+et al.), see :func:`coursekit.metrics.si_mse`.
 """
 
 from __future__ import annotations

@@ -17,12 +17,11 @@ Keys and values are max-pooled by 2 before attending (the authors' code does; th
 say), 4× cheaper. Deviations: the layout follows :mod:`coursekit.models.dcgan` (transposed convolutions, 4×4
 start) instead of SAGAN's residual blocks, and the generator uses plain (unconditional) batch
 norm, so that the comparison with the DCGAN baseline isolates attention + SN + hinge.
-Images are in [-1, 1] (Tanh).
+Images are in [-1, 1] (Tanh). Training: :func:`coursekit.train.fit_gan` with
+``dcgan.adversarial_step("hinge")`` and :func:`optimizers` (the DCGAN baseline: ``"nonsaturating"``).
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import nn
@@ -30,7 +29,7 @@ from torch import nn
 from ..nn.attention import SelfAttention
 from . import dcgan
 
-__all__ = ["Discriminator", "Generator", "attention_layers", "optimizers", "train_gan"]
+__all__ = ["Discriminator", "Generator", "attention_layers", "optimizers"]
 
 
 def _sn(module: nn.Module) -> nn.Module:
@@ -125,62 +124,3 @@ def optimizers(
 ) -> tuple[torch.optim.Adam, torch.optim.Adam]:
     """SAGAN's TTUR optimisers: Adam(β1 0, β2 0.9), lr 1e-4 for G and 4e-4 for D (paper §5)."""
     return dcgan.optimizers(generator, discriminator, lr=lr_g, betas=betas, lr_d=lr_d)
-
-
-def train_gan(
-    generator: nn.Module,
-    discriminator: nn.Module,
-    images: torch.Tensor,
-    *,
-    optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
-    loss: str = "hinge",
-    batch_size: int = 64,
-    max_seconds: float | None = None,
-    max_steps: int | None = None,
-    device: torch.device | str | None = None,
-    desc: str = "GAN",
-    seed: int = 0,
-):
-    """Alternate one D step and one G step on ``images`` (N, C, S, S) in [0, 1] until the budget ends.
-
-    The same loop trains the DCGAN baseline (``loss="nonsaturating"``) and SAGAN (``"hinge"``), so
-    the comparison is at an equal wall-clock budget. Returns a :class:`coursekit.train.History`
-    with ``d_loss`` and ``g_loss``.
-    """
-    from ..losses import d_loss, g_loss
-    from ..runtime import device as default_device
-    from ..train import MixedPrecision, loop
-
-    if images.dim() != 4:
-        raise ValueError(f"images must be (N, C, H, W) in [0, 1], got shape {tuple(images.shape)}")
-    dev = torch.device(device) if device is not None else default_device()
-    generator.to(dev).train()
-    discriminator.to(dev).train()
-    opt_g, opt_d = optimizers
-    data = images.to(dev) * 2 - 1  # to [-1, 1], the generator's Tanh range
-    gen = torch.Generator().manual_seed(seed)
-    nz = generator.nz
-    amp = MixedPrecision(dev)  # bf16 on Ampere+, fp16 with loss scaling on a T4, float32 elsewhere
-
-    def step_fn(step: int, _: object) -> dict[str, float]:
-        idx = torch.randint(len(data), (batch_size,), generator=gen).to(dev)
-        real = data[idx]
-        z = torch.randn(batch_size, nz, device=dev)
-        with amp.autocast():
-            fake = generator(z)
-            loss_d = d_loss(discriminator(real), discriminator(fake.detach()), kind=loss)
-        amp.step(loss_d, opt_d)
-        with amp.autocast():
-            loss_g = g_loss(discriminator(fake), kind=loss)
-        amp.step(loss_g, opt_g)
-        return {"d_loss": float(loss_d.detach()), "g_loss": float(loss_g.detach())}
-
-    history = loop(
-        step_fn,
-        max_steps=max_steps,
-        max_seconds=max_seconds if max_seconds is not None else (math.inf if max_steps is not None else None),
-        desc=desc,
-    )
-    generator.eval()
-    discriminator.eval()
-    return history

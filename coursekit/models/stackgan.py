@@ -22,7 +22,7 @@ Reference configuration (the authors' birds/flowers config): sentence embedding 
 (char-CNN-RNN), condition 128-d, z 100-d, stage I 64×64 with ``ngf = 8·128`` at 4×4 and
 ``ndf = 64``, stage II 256×256 (stage-I image encoded down to 16×16, 4 residual blocks).
 Teaching sizes: 16×16 → 32×32 sprites, a 64-d bag-of-words embedding
-(:class:`coursekit.data.shapes.TextEncoder`), narrower networks, and stage II downsampling the
+(:class:`coursekit.models.text_encoder.TextEncoder`), narrower networks, and stage II downsampling the
 stage-I image once (``n_down=1``) instead of twice.
 """
 

@@ -1,4 +1,4 @@
-"""Image-quality metrics for the application notebooks (denoising, sketches, intrinsic images).
+"""Image-quality metrics: a prediction against its target, for the application notebooks (denoising, sketches, intrinsic images).
 
 - PSNR: ``10 log10(MAX^2 / MSE)`` per image, averaged over the batch.
 - SSIM: Wang, Bovik, Sheikh & Simoncelli, "Image Quality Assessment: From Error Visibility to
@@ -15,8 +15,8 @@
   first); the scale-invariant log loss of Eigen et al. (NIPS 2014) used by Narihira et al.
   (ICCV 2015) is ``si_log_loss``.
 
-All functions take (B, C, H, W) tensors and return a scalar tensor (``reduction="mean"``) or one
-value per image (``reduction="none"``).
+All functions take (B, C, H, W) tensors (checked with :func:`coursekit.validate.same_shape`) and
+return a scalar tensor (``reduction="mean"``) or one value per image (``reduction="none"``).
 """
 
 from __future__ import annotations
@@ -24,19 +24,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .. import validate
+
 __all__ = ["psnr", "ssim", "line_prf", "ink", "si_mse", "lmse", "si_log_loss"]
-
-
-def _check_pair(pred: torch.Tensor, target: torch.Tensor, name: str) -> None:
-    if not isinstance(pred, torch.Tensor) or not isinstance(target, torch.Tensor):
-        raise TypeError(
-            f"{name} expects two torch.Tensors, got {type(pred).__name__} and {type(target).__name__}"
-        )
-    if pred.shape != target.shape or pred.dim() != 4:
-        raise ValueError(
-            f"{name} expects two (B, C, H, W) tensors of the same shape, got {tuple(pred.shape)} and "
-            f"{tuple(target.shape)}; add a batch dimension with x[None] if needed"
-        )
 
 
 def _reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -51,7 +41,7 @@ def psnr(
     pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0, reduction: str = "mean"
 ) -> torch.Tensor:
     """Peak signal-to-noise ratio in dB, per image then averaged."""
-    _check_pair(pred, target, "psnr")
+    validate.same_shape(pred, target, "psnr", floating=False)
     mse = ((pred.float() - target.float()) ** 2).flatten(1).mean(1).clamp_min(1e-12)  # (B,)
     return _reduce(10 * torch.log10(data_range**2 / mse), reduction)
 
@@ -75,7 +65,7 @@ def ssim(
     Computed in float64 on the CPU (the variances are differences of close numbers; MPS has no
     float64); the per-image values return to ``pred``'s device. A metric, not a loss: no gradient.
     """
-    _check_pair(pred, target, "ssim")
+    validate.same_shape(pred, target, "ssim", floating=False)
     c = pred.shape[1]
     g = _gaussian_window(sigma)  # float64, CPU
     k = g.numel()
@@ -122,11 +112,11 @@ def line_prf(
     (an image with no ink at all on one side counts as precision or recall 1 if the other side is empty
     too, else 0).
     """
-    _check_pair(pred_ink, true_ink, "line_prf")
+    validate.same_shape(pred_ink, true_ink, "line_prf", floating=False)
     if pred_ink.dtype != torch.bool or true_ink.dtype != torch.bool:
         raise TypeError(
             f"line_prf expects boolean ink masks, got {pred_ink.dtype} and {true_ink.dtype}; "
-            "use coursekit.imagemetrics.ink(images)"
+            "use coursekit.metrics.ink(images)"
         )
     near_true, near_pred = _dilate(true_ink, tolerance), _dilate(pred_ink, tolerance)
     n_pred, n_true = pred_ink.flatten(1).sum(1).float(), true_ink.flatten(1).sum(1).float()
@@ -144,7 +134,7 @@ def line_prf(
 
 def si_mse(pred: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """Scale-invariant MSE: ``min_a mean((a * pred - target)^2)`` per image (a fitted by least squares)."""
-    _check_pair(pred, target, "si_mse")
+    validate.same_shape(pred, target, "si_mse")
     p, t = pred.flatten(1), target.flatten(1)  # (B, N)
     a = (p * t).sum(1, keepdim=True) / (p * p).sum(1, keepdim=True).clamp_min(1e-12)  # (B, 1)
     return _reduce(((a * p - t) ** 2).mean(1), reduction)
@@ -154,7 +144,7 @@ def lmse(pred: torch.Tensor, target: torch.Tensor, window: int = 16, reduction: 
     """Local scale-invariant MSE (Grosse et al. 2009): si-MSE on windows overlapping by half, summed
     and normalised by the same sum for a prediction of zeros (so 0 is perfect and 1 is as bad as
     predicting nothing)."""
-    _check_pair(pred, target, "lmse")
+    validate.same_shape(pred, target, "lmse")
     stride = max(1, window // 2)
     b, c = pred.shape[:2]
     p = F.unfold(pred.float(), window, stride=stride)  # (B, C*w*w, L)
@@ -171,6 +161,6 @@ def si_log_loss(
 ) -> torch.Tensor:
     """Eigen et al.'s scale-invariant log loss, Narihira et al. Eq. 2: with d = log pred - log target,
     ``mean(d^2) - lam * mean(d)^2`` per image (lam = 1: fully scale invariant; 0: plain log MSE)."""
-    _check_pair(pred, target, "si_log_loss")
+    validate.same_shape(pred, target, "si_log_loss")
     d = (torch.log(pred.clamp_min(eps)) - torch.log(target.clamp_min(eps))).flatten(1)
     return _reduce((d**2).mean(1) - lam * d.mean(1) ** 2, reduction)

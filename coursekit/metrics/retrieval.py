@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import torch
 
+from .. import validate
+
 __all__ = ["nearest_neighbours", "pairwise_distances", "precision_at_k", "recall_at_k"]
 
 
-def _check_features(x: torch.Tensor, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.dim() < 2:
-        raise ValueError(f"{name} must have shape (N, D) (or (N, ...) to be flattened), got {tuple(x.shape)}")
+def _features(x: torch.Tensor, name: str) -> torch.Tensor:
+    """(N, D), or (N, ...) flattened to (N, D), in float32."""
+    validate.tensor(x, name, ndim=range(2, 9), shape="(N, D) or (N, ...)")
     return x.reshape(x.shape[0], -1).float()
 
 
 def pairwise_distances(queries: torch.Tensor, items: torch.Tensor, metric: str = "euclidean") -> torch.Tensor:
     """(Q, D), (N, D) -> (Q, N) distances: ``"euclidean"``, ``"l1"`` or ``"cosine"`` (1 - cos)."""
-    q, x = _check_features(queries, "queries"), _check_features(items, "items")
+    q, x = _features(queries, "queries"), _features(items, "items")
     if q.shape[1] != x.shape[1]:
         raise ValueError(
             f"queries and items must have the same feature size, got {q.shape[1]} and {x.shape[1]}"

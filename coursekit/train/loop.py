@@ -1,54 +1,34 @@
-"""Small, readable training utilities shared by the notebooks.
+"""The training loop: :func:`loop` runs any step function, :func:`fit` trains a model with a loss.
 
 * :func:`fit` trains a model on batches with a loss function: progress bar, wall-clock budget,
-  mixed precision chosen by :func:`amp_policy` (bf16 on Ampere and newer, fp16 with a
-  GradScaler on older CUDA cards such as Colab's T4, float32 elsewhere), a :class:`History`
-  for plotting, optional checkpoint + resume.
-* :func:`loop` runs any step function (for custom loops such as GANs) with the same progress
-  bar, budget and history, so every notebook keeps its time on any hardware.
-* :func:`save_checkpoint` / :func:`load_checkpoint` write atomically (temp file, then rename)
-  and load with ``weights_only=True``; a corrupt or mismatched file is a clear error naming it,
-  never a silent retrain over it.
+  mixed precision (:class:`~coursekit.train.precision.MixedPrecision`), an optional learning-rate
+  scheduler, a :class:`History` for plotting, optional checkpoint + resume.
+* :func:`loop` runs any step function (a GAN's alternating step, an optimiser over image pixels)
+  with the same progress bar, budget and history, so every notebook keeps its time on any hardware.
+* :class:`Budget` is a schedule's clock (learning-rate decay, ProGAN's growth).
 
 The loop knows nothing about the model (minGPT's ``trainer.py`` is the model to follow).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 from torch import nn
 
-from .runtime import active_profile
-from .runtime import device as default_device
+from ..runtime import active_profile
+from ..runtime import device as default_device
+from .checkpoint import load_checkpoint, save_checkpoint
+from .precision import MixedPrecision
 
-__all__ = [
-    "AmpPolicy",
-    "Budget",
-    "CheckpointError",
-    "History",
-    "MixedPrecision",
-    "amp_policy",
-    "autocast",
-    "fit",
-    "load_checkpoint",
-    "loop",
-    "save_checkpoint",
-    "to_device",
-]
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file that cannot be used (corrupt, or saved from a different model)."""
+__all__ = ["Budget", "History", "fit", "loop", "to_device"]
 
 
 class History:
@@ -120,84 +100,6 @@ def to_device(batch: Any, dev: torch.device, channels_last: bool = False) -> Any
     if isinstance(batch, dict):
         return {k: to_device(v, dev, channels_last) for k, v in batch.items()}
     return batch
-
-
-class AmpPolicy(NamedTuple):
-    """How one device trains in mixed precision: ``dtype`` None means full float32."""
-
-    dtype: torch.dtype | None
-    needs_scaler: bool
-    reason: str
-
-
-def amp_policy(dev: torch.device | str, enabled: bool = True) -> AmpPolicy:
-    """The mixed precision a device gets, from its compute capability.
-
-    * CUDA with compute capability >= 8.0 (Ampere, Ada, Hopper: A100, RTX 30xx/40xx, L4, H100):
-      **bf16**, no loss scaling (bf16 has float32's exponent range).
-    * CUDA below 8.0 (Colab's T4 is 7.5, V100 7.0): **fp16 with a GradScaler**. PyTorch reports
-      bf16 as "supported" there too, but emulates it: convolutions run slowly or fail.
-    * CPU and Apple MPS: float32 (CPU autocast gains little on these convolutions; MPS autocast
-      is new and partial in the torch versions the course supports).
-    """
-    dev = torch.device(dev)
-    if not enabled or dev.type != "cuda":
-        return AmpPolicy(None, False, f"float32 on {dev.type}")
-    major, minor = torch.cuda.get_device_capability(dev)
-    if (major, minor) >= (8, 0):
-        return AmpPolicy(torch.bfloat16, False, f"bf16 (compute capability {major}.{minor} >= 8.0)")
-    return AmpPolicy(torch.float16, True, f"fp16 + GradScaler (compute capability {major}.{minor} < 8.0)")
-
-
-def autocast(dev: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
-    """Mixed precision as :func:`amp_policy` chooses for ``dev``; a no-op where it chooses float32.
-
-    For a forward pass only (evaluation). A training step needs :class:`MixedPrecision`, whose
-    ``step`` adds the GradScaler that fp16 needs.
-    """
-    return MixedPrecision(dev, enabled).autocast()
-
-
-class MixedPrecision:
-    """The one mixed-precision helper every training loop uses (``fit``, the GAN loops, the notebooks).
-
-    ``amp = MixedPrecision(dev)``; forward passes run ``with amp.autocast():``; each optimiser step is
-    ``amp.step(loss, optimizer)`` (zero the gradients, backward, step). Under fp16 (CUDA below
-    compute capability 8.0) a GradScaler scales the loss so small gradients do not underflow, and
-    skips a step whose gradients overflowed; under bf16 or float32 the step is a plain one.
-    """
-
-    def __init__(self, dev: torch.device | str, enabled: bool = True) -> None:
-        self.device = torch.device(dev)
-        self.policy = amp_policy(self.device, enabled)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.policy.needs_scaler)
-
-    def autocast(self) -> contextlib.AbstractContextManager:
-        if self.policy.dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.policy.dtype)
-
-    def step(
-        self,
-        loss: torch.Tensor,
-        optimizer: torch.optim.Optimizer,
-        *,
-        grad_clip: float | None = None,
-        zero_grad: bool = True,
-    ) -> None:
-        """Backward ``loss`` and step ``optimizer`` (gradients clipped to ``grad_clip`` if given)."""
-        if zero_grad:
-            optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        if grad_clip is not None:
-            self.scaler.unscale_(optimizer)
-            params = [p for group in optimizer.param_groups for p in group["params"]]
-            nn.utils.clip_grad_norm_(params, grad_clip)
-        self.scaler.step(optimizer)
-        self.scaler.update()
-
-    def __repr__(self) -> str:
-        return f"MixedPrecision({self.device}: {self.policy.reason})"
 
 
 def _progress(total: int | None, desc: str, enabled: bool) -> Any:
@@ -326,6 +228,7 @@ def fit(
     amp: bool = True,
     channels_last: bool = False,
     grad_clip: float | None = None,
+    scheduler: Any = None,
     checkpoint: str | os.PathLike | None = None,
     desc: str = "train",
     progress: bool = True,
@@ -334,7 +237,8 @@ def fit(
 
     ``loss_fn`` returns the loss tensor, or a dict whose ``"loss"`` entry is minimised and whose
     other entries are logged. The model and each batch are moved to ``device`` (default: the best
-    available). With ``checkpoint=path``, training resumes from that file when it exists and the
+    available). ``scheduler`` (a ``torch.optim.lr_scheduler``) steps after every optimiser step.
+    With ``checkpoint=path``, training resumes from that file when it exists and the
     model, optimiser, step and history are saved there at the end.
     """
     dev = torch.device(device) if device is not None else default_device()
@@ -360,6 +264,8 @@ def fit(
         if "loss" not in losses:
             raise KeyError(f"loss_fn returned a dict without a 'loss' entry (keys: {sorted(losses)})")
         mp.step(losses["loss"], optimizer, grad_clip=grad_clip)
+        if scheduler is not None:
+            scheduler.step()
         return {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for k, v in losses.items()}
 
     loop(step_fn, data, max_steps=max_steps, max_seconds=max_seconds, epochs=epochs, desc=desc,
@@ -371,55 +277,3 @@ def fit(
     return history
 
 
-def save_checkpoint(path: str | os.PathLike, **objects: Any) -> Path:
-    """Save modules/optimisers (their ``state_dict``) and plain values to ``path`` atomically.
-
-    The file is written to a temporary name in the same folder and renamed over ``path`` only
-    once complete, so an interrupted save never destroys the previous checkpoint.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: (v.state_dict() if hasattr(v, "state_dict") else v) for k, v in objects.items()}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu", **objects: Any) -> dict[str, Any]:
-    """Load a checkpoint written by :func:`save_checkpoint` (``weights_only=True``).
-
-    Each keyword names an object to restore in place: ``load_checkpoint(p, model=net)``. Returns
-    the whole state dict. Errors name the file and say what to do; nothing is overwritten.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:
-        raise CheckpointError(
-            f"checkpoint {path} cannot be read ({type(e).__name__}: {str(e)[:200]}). It is corrupt or "
-            "not a coursekit checkpoint. Move it aside (it is left untouched) and train again, or "
-            "restore it from a backup."
-        ) from e
-    if not isinstance(state, dict):
-        raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, not a dict of states")
-    for key, obj in objects.items():
-        if key not in state:
-            raise CheckpointError(f"checkpoint {path} has no entry {key!r} (entries: {sorted(state)})")
-        try:
-            obj.load_state_dict(state[key])
-        except (RuntimeError, ValueError, KeyError) as e:
-            raise CheckpointError(
-                f"checkpoint {path} does not fit this {type(obj).__name__} ({str(e).splitlines()[0][:300]}). "
-                "It was probably saved from a different configuration: build the model with the same "
-                "arguments, or move the file aside to train afresh (it is left untouched)."
-            ) from e
-    return state

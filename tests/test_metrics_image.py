@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from coursekit.imagemetrics import ink, line_prf, lmse, psnr, si_log_loss, si_mse, ssim
+from coursekit.metrics import ink, line_prf, lmse, psnr, si_log_loss, si_mse, ssim
 
 
 def test_psnr_known_value_and_per_image():
