@@ -438,7 +438,7 @@ def _vgg19() -> types.SimpleNamespace:
 
 
 def _text_encoder() -> nn.Module:
-    from coursekit.data.shapes import TextEncoder  # 3.6's caption encoder (it lives in the data layer today)
+    from coursekit.models.text_encoder import TextEncoder  # 3.6's caption encoder
 
     return TextEncoder(embed_dim=64)
 
