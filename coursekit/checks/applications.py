@@ -149,7 +149,7 @@ def check_loss_map(student_fn):
                 "(a normalised histogram, not a count), over the (2·radius + 1)² window; at the borders, "
                 "divide by the number of window pixels inside the image",
                 "bin = the grey level times bins, rounded down (1.0 goes in the last bin); then "
-                "weight = min(alpha·exp(−H) + beta, 1) for non-white pixels",
+                "the weight of a non-white pixel is alpha times e to the power −H, plus beta, capped at 1",
             ),
             rtol=1e-4,
             atol=1e-5,
