@@ -44,6 +44,11 @@ def grouped_conv(x, w, g):
     return torch.cat([F.conv2d(a, b, padding=1) for a, b in zip(xs, ws)], 1)
 
 
+def matched_width(budget, c, channels):
+    weights = lambda d: c * (channels * d + 9 * d * d + d * channels)
+    return min(range(1, 1000), key=lambda d: (abs(weights(d) - budget), d))
+
+
 def dense_block_forward(x, layers):
     feats = [x]
     for layer in layers:
@@ -94,6 +99,28 @@ def grouped_conv_wrong_split(x, w, g):  # splits the input but uses all filters 
     )
 
 
+def matched_width_dense_3x3(budget, c, channels):  # treats the 3×3 as ungrouped: (C·d)² k²
+    weights = lambda d: c * 2 * channels * d + 9 * (c * d) ** 2
+    return min(range(1, 1000), key=lambda d: abs(weights(d) - budget))
+
+
+def matched_width_floor(budget, c, channels):  # the largest d under the budget, not the closest
+    weights = lambda d: c * (2 * channels * d + 9 * d * d)
+    return max(d for d in range(1, 1000) if weights(d) <= budget)
+
+
+def matched_width_inner(budget, c, channels):  # returns the inner width C·d instead of d
+    return c * matched_width(budget, c, channels)
+
+
+def matched_width_no_1x1(budget, c, channels):  # counts only the grouped 3×3
+    return min(range(1, 1000), key=lambda d: abs(c * 9 * d * d - budget))
+
+
+def matched_width_table2(budget, c, channels):  # the paper's table typed in
+    return {1: 64, 2: 40, 4: 24, 8: 14, 32: 4}.get(c, 4)
+
+
 def dense_forgets_input(x, layers):  # returns only the new maps
     feats = [x]
     for layer in layers:
@@ -123,6 +150,8 @@ CASES = [
     (A.check_dilate_kernel, dilate_kernel, [dilate_kernel_wrong_size]),
     (A.check_grouped_params, grouped_params, [grouped_params_ignores_groups]),
     (A.check_grouped_conv, grouped_conv, [grouped_conv_wrong_split]),
+    (A.check_matched_width, matched_width,
+     [matched_width_dense_3x3, matched_width_floor, matched_width_inner, matched_width_no_1x1, matched_width_table2]),
     (A.check_dense_block_forward, dense_block_forward, [dense_forgets_input, dense_newest_first]),
     (A.check_unet_skip, unet_skip, [unet_skip_corner_crop, unet_skip_add]),
 ]

@@ -22,6 +22,7 @@ __all__ = [
     "check_dilate_kernel",
     "check_grouped_conv",
     "check_grouped_params",
+    "check_matched_width",
     "check_rf_step",
     "check_unet_skip",
 ]
@@ -186,6 +187,47 @@ def check_grouped_conv(student_fn: Callable[[torch.Tensor, torch.Tensor, int], t
                 "a grouped convolution is g independent convolutions, one per group, whose outputs are stacked",
                 "split the input channels into g equal groups AND the filters (the output channels of the weight) into g equal groups; group i of the input meets only group i of the filters",
                 "convolve each pair with padding 1, then join the g outputs along the channel dimension, in group order",
+            ),
+        )
+
+
+def _block_weights(channels: int, cardinality: int, d: int) -> int:
+    # C paths of 1×1 channels→d, 3×3 d→d, 1×1 d→channels (Xie et al. 2017, Sec. 3.3)
+    return cardinality * (2 * channels * d + 9 * d * d)
+
+
+def _matched_width(budget: int, cardinality: int, channels: int) -> int:
+    # the d whose block weights are closest to the budget; a tie goes to the smaller d
+    return min(range(1, 4 * channels), key=lambda d: (abs(_block_weights(channels, cardinality, d) - budget), d))
+
+
+@exercise("a bottleneck width that matches a parameter budget", answer=("coursekit.nn.grouped.matched_bottleneck_width", "coursekit.nn.grouped.bottleneck_weights"))
+def check_matched_width(student_fn: Callable[[int, int, int], int]) -> None:
+    rng = random.Random(check_seed())
+    table2 = _block_weights(256, 1, 64)  # the ResNet-50 conv2 bottleneck: 69,632 weights
+    cases = [(table2, c, 256) for c in (1, 2, 4, 8, 32)]  # the paper's Table 2: d = 64, 40, 24, 14, 4
+    for _ in range(6):  # other blocks and budgets, so that a copied table cannot pass
+        channels, c_ref, c = rng.choice([64, 128, 512]), rng.choice([1, 2, 4]), rng.choice([1, 2, 8, 16, 32, 64])
+        cases.append((_block_weights(channels, c_ref, rng.randint(8, 48)), c, channels))
+    for budget, c, channels in cases:
+        got = student_fn(budget, c, channels)
+        want = _matched_width(budget, c, channels)
+        expect(
+            isinstance(got, int) and not isinstance(got, bool),
+            f"matched_width({budget}, cardinality={c}, channels={channels}) should return an int, got {got!r}",
+            hint=("the answer is a number of channels per path: a whole number", "return int(d)"),
+        )
+        expect_equal(
+            got,
+            want,
+            f"matched_width({budget}, cardinality={c}, channels={channels})"
+            f" (your d gives {_block_weights(channels, c, got) if got > 0 else 'no'} weights)",
+            hint=(
+                "write down the weights of one block as a function of d first: three convolutions per path, C paths",
+                "each path has a 1×1 from the block's channels to d, a 3×3 from d to d (only its own d channels: "
+                "grouped), and a 1×1 from d back; the block is C such paths. Return d, not the inner width C·d",
+                "the weights grow with d, so try d = 1, 2, 3, … and keep the d whose count is closest to the budget "
+                "(above or below; on a tie the smaller d); the largest d that stays under the budget is not always the closest",
             ),
         )
 

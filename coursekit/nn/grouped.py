@@ -29,8 +29,10 @@ __all__ = [
     "DepthwiseSeparableConv",
     "ResNeXtBlock",
     "TinyResNeXt",
+    "bottleneck_weights",
     "grouped_conv_macs",
     "grouped_conv_params",
+    "matched_bottleneck_width",
 ]
 
 
@@ -59,6 +61,36 @@ def grouped_conv_macs(
     """MACs of a grouped convolution producing an H_out × W_out map: params · H_out · W_out."""
     h, w = (out_size, out_size) if isinstance(out_size, int) else out_size
     return grouped_conv_params(in_channels, out_channels, kernel_size, groups) * h * w
+
+
+def bottleneck_weights(channels: int, cardinality: int, bottleneck_width: int, kernel_size: int = 3) -> int:
+    """Convolution weights of a ResNeXt bottleneck with ``channels`` in and out (paper, Sec. 3.3).
+
+    C paths, each 1×1 channels→d, k×k d→d, 1×1 d→channels:  C · (channels·d + k²·d² + d·channels).
+    With C = 1, d = 64 and 256 channels this is the ResNet bottleneck's 69,632 (the paper's "≈70k").
+    """
+    c, d = cardinality, bottleneck_width
+    return c * (2 * channels * d + kernel_size**2 * d * d)
+
+
+def matched_bottleneck_width(budget: int, cardinality: int, channels: int, kernel_size: int = 3) -> int:
+    """The bottleneck width d whose block weights come closest to ``budget`` (ties: the smaller d).
+
+    How Xie et al. keep the complexity fixed while the cardinality grows (Table 2): for
+    ResNeXt-50's conv2 (256 channels, budget = the 1×64d ResNet block) this gives
+    d = 64, 40, 24, 14, 4 for C = 1, 2, 4, 8, 32.
+    """
+    if budget < 1 or cardinality < 1 or channels < 1:
+        raise ValueError(
+            f"budget, cardinality and channels must be positive, got {budget}, {cardinality}, {channels}; "
+            "pass a weight count and the block's channel count"
+        )
+    d = 1
+    while bottleneck_weights(channels, cardinality, d + 1, kernel_size) <= budget:
+        d += 1  # d is now the largest width within the budget; d + 1 the smallest above it
+    below = budget - bottleneck_weights(channels, cardinality, d, kernel_size)
+    above = bottleneck_weights(channels, cardinality, d + 1, kernel_size) - budget
+    return d if abs(below) <= above else d + 1
 
 
 class DepthwiseSeparableConv(nn.Module):
