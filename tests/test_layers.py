@@ -299,3 +299,11 @@ def test_the_loop_rule_finds_a_planted_loop(tmp_path):
     (tmp_path / "coursekit" / "models" / "bad.py").write_text(
         "def train(net, opt, xs):\n    for x in xs:\n        net(x).sum().backward()\n        opt.step()\n")
     assert optimiser_loops(tmp_path) == ["coursekit/models/bad.py:2"]
+
+
+def test_no_coursekit_file_is_long():
+    """One idea per module: a file past ~400 lines is two ideas and is split (issue 18's bar; 420
+    leaves room for a docstring without making the rule a fight over single lines)."""
+    long = {str(p.relative_to(ROOT)): n for p in sorted((ROOT / "coursekit").rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 420}
+    assert not long, f"split these modules (lines): {long}"
