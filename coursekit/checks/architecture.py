@@ -145,8 +145,8 @@ def check_receptive_fields(student_fn: Callable[[list], list]) -> None:
             isinstance(row, (list, tuple)) and len(row) == 3 for row in got)
         expect(
             ok,
-            f"receptive_fields({name}, {len(stack)} layers) should return {len(stack)} (size, jump, start) "
-            f"triples, one after each layer; got {got!r}",
+            f"receptive_fields({name}) should return one (size, jump, start) triple after each layer, "
+            f"{len(stack)} in all; got {got!r}",
             hint=("one entry per layer: the field after layer 1, after layer 2, …, in order",
                   "each entry is a triple (size, jump, start) for the stack up to and including that layer; "
                   "return the whole list, not only the last triple"),
