@@ -20,12 +20,12 @@ def conv_macs(c_in, c_out, k, h, w):
     return c_out * h * w * c_in * k * k
 
 
-def rf_step(size, jump, start, kernel, stride, padding, dilation):
-    return (
-        size + (kernel - 1) * dilation * jump,
-        jump * stride,
-        start + ((kernel - 1) * dilation / 2 - padding) * jump,
-    )
+def receptive_fields(layers):
+    size, jump, start, out = 1, 1, 0.0, []
+    for k, s, p, d in layers:
+        size, start, jump = size + (k - 1) * d * jump, start + ((k - 1) * d / 2 - p) * jump, jump * s
+        out.append((size, jump, start))
+    return out
 
 
 def dilate_kernel(w, d):
@@ -70,12 +70,54 @@ def conv_flops(c_in, c_out, k, h, w):
     return 2 * c_out * h * w * c_in * k * k
 
 
-def rf_step_no_jump(size, jump, start, kernel, stride, padding, dilation):
-    return (
-        size + (kernel - 1) * dilation,
-        jump * stride,
-        start + ((kernel - 1) * dilation / 2 - padding) * jump,
-    )
+def _fields(size_step, start_step=None, jump_first=False, size0=1):
+    """A calculator with one realistic mistake: ``size_step(k, d, jump)`` is what a layer adds."""
+    start_step = start_step or (lambda k, p, d, jump: ((k - 1) * d / 2 - p) * jump)
+
+    def calculator(layers):
+        size, jump, start, out = size0, 1, 0.0, []
+        for k, s, p, d in layers:
+            old = jump
+            if jump_first:
+                jump = jump * s
+            size, start = size + size_step(k, d, jump), start + start_step(k, p, d, jump)
+            jump = old * s
+            out.append((size, jump, start))
+        return out
+
+    return calculator
+
+
+RIGHT_SIZE = lambda k, d, j: (k - 1) * d * j
+rf_forgets_dilation = _fields(lambda k, d, j: (k - 1) * j)  # the kernel spans k − 1, not (k − 1)·d + 1
+rf_jump_before_use = _fields(RIGHT_SIZE, jump_first=True)  # multiplies by the stride, then uses it
+rf_k_instead_of_k_minus_1 = _fields(lambda k, d, j: k * d * j)  # j·k instead of j·(k − 1)
+rf_adds_the_whole_kernel = _fields(lambda k, d, j: ((k - 1) * d + 1) * j)  # adds the dilated extent, not extent − 1
+rf_starts_at_zero = _fields(RIGHT_SIZE, size0=0)
+rf_start_ignores_padding = _fields(RIGHT_SIZE, lambda k, p, d, j: (k - 1) * d / 2 * j)
+rf_start_floor_division = _fields(RIGHT_SIZE, lambda k, p, d, j: ((k - 1) * d // 2 - p) * j)
+rf_start_forgets_jump = _fields(RIGHT_SIZE, lambda k, p, d, j: (k - 1) * d / 2 - p)
+
+
+def rf_last_layer_only(layers):
+    return receptive_fields(layers)[-1]
+
+
+def rf_sizes_only(layers):
+    return [size for size, _, _ in receptive_fields(layers)]
+
+
+def rf_table_typed_in(layers):  # Yu & Koltun's Table 1 typed in, whatever the layers
+    return [(r, 1, 0.0) for r in (3, 5, 9, 17, 33, 65, 67, 67)][: len(layers)]
+
+
+def rf_start_with_new_jump(layers):
+    size, jump, start, out = 1, 1, 0.0, []
+    for k, s, p, d in layers:
+        size, jump = size + (k - 1) * d * jump, jump * s
+        start = start + ((k - 1) * d / 2 - p) * jump
+        out.append((size, jump, start))
+    return out
 
 
 def dilate_kernel_wrong_size(w, d):
@@ -146,7 +188,10 @@ def unet_skip_add(dec, enc):
 CASES = [
     (A.check_conv_params, conv_params, [conv_params_no_bias]),
     (A.check_conv_macs, conv_macs, [conv_flops]),
-    (A.check_rf_step, rf_step, [rf_step_no_jump]),
+    (A.check_receptive_fields, receptive_fields,
+     [rf_forgets_dilation, rf_jump_before_use, rf_k_instead_of_k_minus_1, rf_adds_the_whole_kernel, rf_starts_at_zero,
+      rf_start_ignores_padding, rf_start_floor_division, rf_start_forgets_jump, rf_start_with_new_jump,
+      rf_last_layer_only, rf_sizes_only, rf_table_typed_in]),
     (A.check_dilate_kernel, dilate_kernel, [dilate_kernel_wrong_size]),
     (A.check_grouped_params, grouped_params, [grouped_params_ignores_groups]),
     (A.check_grouped_conv, grouped_conv, [grouped_conv_wrong_split]),
@@ -165,3 +210,24 @@ def test_check(check, reference, wrongs):
         assert r.status == "failed", (wrong.__name__, r)
         assert r.hint
     assert check(_stub, quiet=True).status == "not done"
+
+
+def test_receptive_fields_reproduces_table_1_and_blocks_the_course_tools():
+    """The reference gives Yu & Koltun's row; coursekit's calculators and a measured field are refused."""
+    from coursekit.analysis import effective_receptive_field, receptive_field, rf_recurrence
+
+    assert [r for r, _, _ in receptive_fields(A._CONTEXT_STACK)] == [3, 5, 9, 17, 33, 65, 67, 67]
+    assert A.check_receptive_fields(rf_recurrence, quiet=True).status == "failed"
+
+    def traced(layers):  # builds the stack and lets coursekit trace it
+        net = torch.nn.Sequential(*[torch.nn.Conv2d(1, 1, k, s, p, d) for k, s, p, d in layers])
+        rf = receptive_field(net, (1, 256, 256))
+        return [(row.size[0], row.stride[0], row.offset[0]) for row in rf.layers]
+
+    def measured(layers):  # the gradient footprint of the centre output
+        net = torch.nn.Sequential(*[torch.nn.Conv2d(1, 1, k, s, p, d) for k, s, p, d in layers])
+        return [(effective_receptive_field(net, (1, 64, 64)).map.shape[-1], 1, 0.0)] * len(layers)
+
+    for cheat in (traced, measured):
+        r = A.check_receptive_fields(cheat, quiet=True)
+        assert r.status == "failed" and "is off while the check runs" in r.message, r

@@ -1,8 +1,11 @@
 """Receptive fields: which input pixels one output unit can see (the theory and its result type).
 
-The theoretical receptive field follows the recurrence of Araujo, Norris & Sim, "Computing
-Receptive Fields of Convolutional Neural Networks" (Distill, 2019) and Dumoulin & Visin,
-"A guide to convolution arithmetic for deep learning" (arXiv 2016). Walking from the input to
+The theoretical receptive field follows the forward size/jump/start recurrence in the form of
+Dang Ha The Hien, "A guide to receptive field arithmetic for Convolutional Neural Networks"
+(blog, 2017), with a dilated kernel's extent (k − 1)·d + 1 from Dumoulin & Visin, "A guide to
+convolution arithmetic for deep learning" (arXiv 2016). Araujo, Norris & Sim, "Computing
+Receptive Fields of Convolutional Neural Networks" (Distill, 2019) derive closed forms for
+single-path networks and extend the computation to several paths. Walking from the input to
 the output, every layer with kernel k, stride s, padding p and dilation d updates, per axis,
 
     size   r ← r + (k − 1)·d·j          (eq. 1: the kernel's extent, measured in input pixels)

@@ -23,7 +23,7 @@ __all__ = [
     "check_grouped_conv",
     "check_grouped_params",
     "check_matched_width",
-    "check_rf_step",
+    "check_receptive_fields",
     "check_unet_skip",
 ]
 
@@ -75,51 +75,100 @@ def check_conv_macs(student_fn: Callable[..., int]) -> None:
 
 
 # ---- 1.2 ---------------------------------------------------------------------------------------
-def _rf_step_ref(
-    size: float, jump: float, start: float, kernel: int, stride: int, padding: int, dilation: int
-):
-    return (
-        size + (kernel - 1) * dilation * jump,
-        jump * stride,
-        start + ((kernel - 1) * dilation / 2 - padding) * jump,
+def _receptive_fields_ref(layers: list[tuple[int, int, int, int]]) -> list[tuple[int, int, float]]:
+    """(size, jump, start) after each (kernel, stride, padding, dilation) layer, written here
+    independently of coursekit.analysis: the forward recurrence with the dilated kernel's extent."""
+    size, jump, start = 1, 1, 0.0  # one input pixel, neighbours 1 px apart, output 0 centred on pixel 0
+    out = []
+    for k, s, p, d in layers:
+        size = size + (k - 1) * d * jump  # the kernel spans (k − 1)·d + 1 of its input pixels, `jump` px apart
+        start = start + ((k - 1) * d / 2 - p) * jump  # the window's centre, with the jump before the stride
+        jump = jump * s
+        out.append((size, jump, start))
+    return out
+
+
+# Yu & Koltun (ICLR 2016), Table 1: seven 3×3 layers with dilations 1, 1, 2, 4, 8, 16, 1 (padding =
+# dilation keeps the size, as in the authors' code), then a 1×1; fields 3, 5, 9, 17, 33, 65, 67, 67.
+_CONTEXT_STACK = [(3, 1, d, d) for d in (1, 1, 2, 4, 8, 16, 1)] + [(1, 1, 0, 1)]
+_FIELD_CASES = [
+    ("one plain 3×3 layer", [(3, 1, 1, 1)]),
+    ("a plain 3×3, then a 3×3 with dilation 2", [(3, 1, 1, 1), (3, 1, 2, 2)]),
+    ("a 3×3 with stride 2, then a plain 3×3", [(3, 2, 1, 1), (3, 1, 1, 1)]),
+    ("two 2×2 layers with stride 2 and no padding, then a 3×3", [(2, 2, 0, 1), (2, 2, 0, 1), (3, 1, 0, 1)]),
+    ("Yu & Koltun's context module (their Table 1)", _CONTEXT_STACK),
+    ("AlexNet's convolutions and max-pooling", [(11, 4, 2, 1), (3, 2, 0, 1), (5, 1, 2, 1), (3, 2, 0, 1),
+                                                 (3, 1, 1, 1), (3, 1, 1, 1), (3, 1, 1, 1), (3, 2, 0, 1)]),
+]
+
+
+def _field_cases() -> list[tuple[str, list[tuple[int, int, int, int]]]]:
+    """The named cases, then random stacks (new at every run) so that a typed-in table cannot pass."""
+    rng = random.Random(check_seed())
+    cases = list(_FIELD_CASES)
+    for i in range(4):
+        stack = [(rng.randint(1, 7), rng.randint(1, 3), rng.randint(0, 3), rng.randint(1, 4))
+                 for _ in range(rng.randint(2, 6))]
+        cases.append((f"random stack {i + 1}", stack))
+    return cases
+
+
+@exercise("receptive fields of a plain stack",
+          answer=("coursekit.analysis.receptive_field.rf_recurrence", "coursekit.checks.architecture._receptive_fields_ref"),
+          shortcuts=("coursekit.analysis.receptive_field.receptive_field",
+                     "coursekit.analysis.effective_rf.effective_receptive_field",
+                     "torch.nn.functional.conv2d", "torch.conv2d", "torch.autograd.backward", "torch.autograd.grad"))
+def check_receptive_fields(student_fn: Callable[[list], list]) -> None:
+    size_hint = (
+        "the field grows by what each layer's kernel adds, counted in input-image pixels; it starts at 1 pixel",
+        "a kernel with dilation d spans (k − 1)·d + 1 pixels of its own input, so it adds (k − 1)·d of "
+        "them to the field (not k·d, and not (k − 1) when d > 1)",
+        "neighbouring pixels of a layer's input are `jump` image pixels apart, with the jump from BEFORE this "
+        "layer's stride: the field grows by (k − 1)·d·jump",
     )
-
-
-@exercise("one step of the receptive-field recurrence", answer=("coursekit.analysis.receptive_field.rf_recurrence", "coursekit.checks.architecture._rf_step_ref"))
-def check_rf_step(student_fn: Callable[..., tuple]) -> None:
-    cases = [
-        (1, 1, 0.0, 3, 1, 1, 1),
-        (5, 1, 0.0, 3, 2, 1, 1),
-        (7, 2, 0.5, 3, 1, 2, 2),
-        (11, 4, 3.5, 2, 2, 0, 1),
-        (3, 1, 0.0, 3, 1, 4, 4),
-    ]
-    for case in cases:
-        got = student_fn(*case)
-        want = _rf_step_ref(*case)
+    jump_hint = (
+        "the jump is the distance, in image pixels, between neighbouring outputs of a layer; it starts at 1",
+        "a stride s puts neighbouring outputs s input pixels apart: the jump is multiplied by s, and only "
+        "after this layer's size and start have used the old jump",
+    )
+    start_hint = (
+        "the start is the image coordinate of the centre of output 0 (pixel centres at 0, 1, 2, …); it starts at 0",
+        "the padding moves the first window p input pixels to the left, the kernel's half-extent (k − 1)·d / 2 "
+        "moves its centre to the right; both count in units of the jump from before this layer's stride",
+        "the start changes by ((k − 1)·d / 2 − p)·jump, a true division: an even kernel centres its "
+        "window between two pixels",
+    )
+    for name, stack in _field_cases():
+        got = student_fn([tuple(layer) for layer in stack])
+        want = _receptive_fields_ref(stack)
+        ok = isinstance(got, (list, tuple)) and len(got) == len(stack) and all(
+            isinstance(row, (list, tuple)) and len(row) == 3 for row in got)
         expect(
-            isinstance(got, tuple) and len(got) == 3,
-            f"rf_step{case} should return (size, jump, start), got {got!r}",
+            ok,
+            f"receptive_fields({name}) should return one (size, jump, start) triple after each layer, "
+            f"{len(stack)} in all; got {got!r}",
+            hint=("one entry per layer: the field after layer 1, after layer 2, …, in order",
+                  "each entry is a triple (size, jump, start) for the stack up to and including that layer; "
+                  "return the whole list, not only the last triple"),
         )
-        names = ("size", "jump", "start")
-        hints = (
-            (
-                "the field grows by what the kernel adds, measured in input-image pixels",
-                "the kernel spans (k − 1)·d + 1 pixels of ITS input, and neighbouring pixels of that input are `jump` image pixels apart",
-                "new size = size + (k − 1)·d·jump",
-            ),
-            (
-                "the jump is the distance in image pixels between neighbouring outputs",
-                "a stride of s puts neighbouring outputs s input pixels apart: the jump multiplies by the stride",
-            ),
-            (
-                "the start is the image coordinate of the centre of output 0",
-                "the padding shifts the window left, the kernel's half-width shifts its centre right, both in units of the OLD jump",
-                "new start = start + ((k − 1)·d / 2 − padding)·jump, with the jump before this layer",
-            ),
-        )
-        for g, w, n, h in zip(got, want, names, hints):
-            expect(abs(float(g) - w) < 1e-9, f"rf_step{case}: {n} should be {w}, got {g}", hint=h)
+        before = (1, 1, 0.0)
+        for i, (layer, g_row, w_row) in enumerate(zip(stack, got, want)):
+            quantities = zip(("size", "jump", "start"), g_row, w_row, (size_hint, jump_hint, start_hint))
+            for quantity, g, w, tiers in quantities:
+                try:
+                    same = abs(float(g) - w) < 1e-9
+                except (TypeError, ValueError):
+                    same = False
+                expect(
+                    same,
+                    f"receptive_fields({name}): after layer {i + 1} (kernel, stride, padding, dilation) = {layer}, "
+                    f"with size, jump, start = {before} before it, the {quantity} should be {w:g}, got {g!r}",
+                    hint=tiers,
+                )
+            before = w_row
+    table = [size for size, _, _ in student_fn(list(_CONTEXT_STACK))]
+    print(f"   your calculator on the context module: fields {', '.join(map(str, table))} "
+          "(Yu & Koltun, Table 1: 3, 5, 9, 17, 33, 65, 67, 67)")
 
 
 @exercise("a dilated kernel (zeros between the taps)", shortcuts=(("torch.nn.functional.conv_transpose2d", _STRIDED),))
