@@ -1,9 +1,10 @@
 """Procedural rough sketches paired with clean line drawings, for sketch simplification.
 
 Simo-Serra, Iizuka, Sasaki & Ishikawa, "Learning to Simplify: Fully Convolutional Networks for
-Rough Sketch Cleanup", SIGGRAPH 2016 (ACM TOG 35(4)), trained on 68 rough sketches that artists
-inked, then *aligned* to the inked versions by hand, because a net trained on misaligned pairs
-learns to blur. Their reference code (Lua Torch, inference only) is
+Rough Sketch Cleanup", SIGGRAPH 2016 (ACM TOG 35(4)), trained on 68 pairs built by "inverse dataset
+construction": artists drew rough versions of finished clean drawings, which keeps the pairs
+nearly aligned (cleaning up a rough sketch by hand changes lines and adds new ones), because a net
+trained on misaligned pairs learns to blur. Their reference code (Lua Torch, inference only) is
 https://github.com/bobbens/sketch_simplification.
 
 Here the pairs are drawn procedurally. A clean drawing is a few primitives (line segments,
@@ -270,7 +271,7 @@ class Sketches(Dataset):
     """``n`` (rough, clean) pairs as a Dataset of tuples ``(rough (1,S,S), clean (1,S,S))``.
 
     ``aligned=True`` shifts each clean drawing onto its rough sketch with the true offset
-    (``shift``), i.e. the pairs a careful artist would have aligned by hand.
+    (``shift``), i.e. perfectly aligned pairs.
     """
 
     def __init__(

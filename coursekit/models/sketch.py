@@ -90,8 +90,9 @@ def loss_map(
     (2·radius + 1)² window around (u, v); at the borders only the window's pixels inside the image
     count. A thin line is a small fraction of its window (H small, M clipped to 1); ink inside a
     thick stroke fills its window (H near 1, M down to alpha/e + beta ≈ 0.21 with the defaults),
-    so thick strokes stop dominating the ink's share of the loss. ``bins`` and the square window
-    are this course's reading of the paper's "pixels within d_h".
+    so thick strokes stop dominating the ink's share of the loss. ``bins`` (10) and the square window
+    (radius 2, 5×5) are those of the authors' training code (``train/train.lua``,
+    ``compute_weightmap``), which uses a simpler map, exp(-H) + 0.5 on every pixel.
 
     Shapes: target (B, 1, H, W) in [0, 1], white = 1 → M (B, 1, H, W).
     """

@@ -65,7 +65,7 @@ class ContextModule(nn.Module):
             Pascal VOC, since it runs on the front-end's class scores).
         dilations: one 3×3 layer per entry (the paper's 1, 1, 2, 4, 8, 16, 1).
         identity_init: the paper's identity initialisation (each layer passes its input
-            through at the start of training, eq. 5); otherwise PyTorch's default init.
+            through at the start of training, eq. 4); otherwise PyTorch's default init.
 
     Shapes: (B, C, H, W) → (B, C, H, W) (padding keeps the size; the paper pads the input
     instead, which gives the same receptive fields).
@@ -88,7 +88,7 @@ class ContextModule(nn.Module):
 
     @torch.no_grad()
     def reset_identity(self) -> None:
-        """Identity initialisation (paper, eq. 5): k(t, a) = 1[a = b]·1[t = 0], biases 0."""
+        """Identity initialisation (paper, eq. 4): k(t, a) = 1[a = b]·1[t = 0], biases 0."""
         for m in self.layers:
             if isinstance(m, nn.Conv2d):
                 m.weight.zero_()
