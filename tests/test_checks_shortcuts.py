@@ -84,6 +84,23 @@ def _tv_center_crop(x, size):
     return _mod("torchvision.transforms.functional.center_crop")(x, size)
 
 
+class _SEInside(nn.Module):
+    """An SE "block" that only holds coursekit's layer (its fc1 and fc2 are that layer's)."""
+
+    def __init__(self, channels, reduction):
+        super().__init__()
+        self.inner = _mod("coursekit.nn.attention.SqueezeExcitation")(channels, reduction)
+        self.fc1, self.fc2 = self.inner.fc1, self.inner.fc2
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+class _SEGateInside(_SEInside):
+    def forward(self, x):
+        return x * _mod("coursekit.nn.attention.SqueezeExcitation").gate(self.inner, x)[:, :, None, None]
+
+
 def _pix2pix(logits, fake, target, lam):
     loss = _mod("coursekit.models.pix2pix.generator_loss")
     return loss(lambda pair: logits, fake[:, :0], fake, target, lam)["loss"]
@@ -116,6 +133,8 @@ CHEATERS = {
     ("check_se_parameters", "coursekit.nn.attention.SqueezeExcitation.__init__"): lambda c, r: _mod(
         "coursekit.analysis.complexity.count_params"
     )(_mod("coursekit.nn.attention.SqueezeExcitation")(c, r)),
+    ("check_se_block", "coursekit.nn.attention.SqueezeExcitation.forward"): _SEInside,
+    ("check_se_block", "coursekit.nn.attention.SqueezeExcitation.gate"): _SEGateInside,
     ("check_unet_skip", "coursekit.nn.unet.center_crop"): _unet_skip(lambda x, size: _mod(
         "coursekit.nn.unet.center_crop"
     )(x, tuple(size))),
@@ -139,9 +158,9 @@ CHEATERS = {
     ("check_pix2pix_g_loss", "coursekit.models.pix2pix.generator_loss"): _pix2pix,
 }
 # Exercises whose course implementation cannot be called with the exercise's inputs (BicycleGAN's
-# reparameterize draws its own noise; the attention module combines its own branches): their
+# reparameterize draws its own noise): their
 # cheaters below still fail, but would fail without the guards too.
-NO_REAL_CHEAT = {"check_reparameterize", "check_attention_residual"}
+NO_REAL_CHEAT = {"check_reparameterize"}
 
 
 def _cheaters():
