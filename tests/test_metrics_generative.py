@@ -164,4 +164,7 @@ def test_feature_training_is_unchanged_by_the_move_to_train():
     net = frechet_features(x, y, name="g", steps=6, max_seconds=math.inf, cache=False, feature_dim=8, width=4,
                            progress=False, device="cpu")
     total = sum(p.double().sum() for p in net.state_dict().values() if p.is_floating_point())
-    assert float(total) == pytest.approx(90.88125780034557, rel=1e-9)
+    # Pinned on the development machine; a fresh install on another machine (same torch 2.14.1)
+    # gave 90.8726, 1e-4 apart: float summation order differs between CPU kernels. A changed
+    # draw or schedule moves the sum by far more than 1e-3.
+    assert float(total) == pytest.approx(90.88125780034557, rel=1e-3)
