@@ -1,4 +1,4 @@
-"""Figures the notebooks share: image grids and side-by-side comparisons.
+"""Figures the notebooks share: image grids, side-by-side comparisons and idea diagrams.
 
 Images are tensors ``(B, C, H, W)`` or ``(C, H, W)`` with values in [0, 1] (or [-1, 1] with
 ``value_range=(-1, 1)``), 1 or 3 channels; NumPy arrays ``(H, W)`` / ``(H, W, 3)`` work too.
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["show_images", "show_rows", "to_numpy_image"]
+__all__ = ["draw_shared_space", "draw_unet", "show_images", "show_rows", "to_numpy_image"]
 
 
 def to_numpy_image(img: Any, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
@@ -85,3 +85,157 @@ def show_rows(rows: dict[str, Any], n: int = 8, size: float = 1.4,
                 ax.set_ylabel(name, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def draw_shared_space(sketch: Any = None, image: Any = None, ax: Any = None) -> Any:
+    """The idea of a shared feature space, drawn: two domains → two encoders → one code space →
+    one decoder, with the alignment losses that tie the encoders together (notebook 2.2; after
+    Wang et al., "Learning a Shared Shape Space for Multimodal Garment Design", SIGGRAPH Asia 2018).
+
+    ``sketch`` and ``image``: optional example images (C, H, W) drawn as the two inputs. Returns
+    the matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Ellipse, FancyArrowPatch, FancyBboxPatch, Polygon
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(11, 4.6))
+    ax.set(xlim=(0, 11), ylim=(-0.9, 4.6), aspect="equal")
+    ax.axis("off")
+    arrow = dict(arrowstyle="-|>", mutation_scale=14, lw=1.4, color="0.25")
+    blue, orange = "tab:blue", "tab:orange"
+
+    def thumbnail(img: Any, x: float, y: float, label: str, colour: str) -> None:
+        if img is None:
+            ax.add_patch(FancyBboxPatch((x, y), 1, 1, boxstyle="round,pad=0.02", fc="0.95", ec=colour))
+        else:
+            im = to_numpy_image(img)
+            ax.imshow(im, cmap="gray" if im.ndim == 2 else None, vmin=0, vmax=1, extent=(x, x + 1, y, y + 1),
+                      interpolation="nearest", zorder=2)
+            ax.add_patch(FancyBboxPatch((x, y), 1, 1, boxstyle="square,pad=0", fc="none", ec=colour, lw=2, zorder=3))
+        ax.text(x + 0.5, y - 0.12, label, ha="center", va="top", fontsize=9)
+
+    def trapezoid(x0: float, x1: float, yc: float, h0: float, h1: float, label: str, colour: str) -> None:
+        ax.add_patch(Polygon([(x0, yc - h0), (x1, yc - h1), (x1, yc + h1), (x0, yc + h0)], fc=colour, alpha=0.25,
+                             ec=colour, lw=1.5))
+        ax.text((x0 + x1) / 2, yc, label, ha="center", va="center", fontsize=10)
+
+    # the two domains and their own encoders (separate weights)
+    for img, label, yc, colour, enc in ((sketch, "sketch (domain A)", 3.3, blue, r"$E_{\mathrm{sketch}}$"),
+                                        (image, "image (domain B)", 1.0, orange, r"$E_{\mathrm{image}}$")):
+        thumbnail(img, 0.2, yc - 0.5, label, colour)
+        trapezoid(1.7, 3.1, yc, 0.6, 0.25, enc, colour)
+        ax.add_patch(FancyArrowPatch((1.25, yc), (1.7, yc), **arrow))
+    # one code space: three shapes, each with its sketch code (triangle) and image code (circle)
+    ax.add_patch(Ellipse((5.0, 2.15), 3.1, 3.7, fc="0.97", ec="0.3", lw=1.5))
+    ax.text(5.0, 4.15, "one code space $z \\in \\mathbb{R}^D$", ha="center", fontsize=10)
+    pairs = [((4.1, 3.05), (4.45, 2.85)), ((5.6, 3.1), (5.25, 2.75)), ((4.6, 1.2), (5.05, 1.45))]
+    for k, (zs, zi) in enumerate(pairs):
+        c = plt.cm.tab10(k + 2)
+        ax.plot(*zs, marker="^", ms=10, color=c, mec="k", zorder=4)
+        ax.plot(*zi, marker="o", ms=10, color=c, mec="k", zorder=4)
+        ax.add_patch(FancyArrowPatch(zs, zi, arrowstyle="-|>", mutation_scale=9, color="green", lw=1.3, zorder=3))
+    ax.add_patch(FancyArrowPatch(pairs[2][0], pairs[0][1], arrowstyle="<|-|>", mutation_scale=9, color="crimson",
+                                 lw=1.2, ls="--", zorder=3))
+    ax.text(4.4, 2.0, "push\napart", color="crimson", fontsize=8, ha="right", va="center")
+    ax.text(5.75, 2.55, "pull\ntogether", color="green", fontsize=8, ha="left", va="center")
+    ax.text(5.0, 0.6, "▲ sketch code   ● image code\n(one colour per shape)", fontsize=8, ha="center", va="center")
+    ax.add_patch(FancyArrowPatch((3.1, 3.3), pairs[0][0], connectionstyle="arc3,rad=-0.15", **arrow))
+    ax.add_patch(FancyArrowPatch((3.1, 1.0), pairs[2][1], connectionstyle="arc3,rad=0.15", **arrow))
+    # one decoder shared by both: any code → an image
+    trapezoid(7.0, 8.4, 2.15, 0.25, 0.6, "$D$ (shared)", "tab:green")
+    ax.add_patch(FancyArrowPatch((6.55, 2.15), (7.0, 2.15), **arrow))
+    ax.add_patch(FancyArrowPatch((8.4, 2.15), (8.85, 2.15), **arrow))
+    thumbnail(image, 8.9, 1.65, "decoded image", "tab:green")
+    ax.text(5.5, -0.35, "regression (Wang et al.): $\\|E_{\\mathrm{sketch}}(s) - E_{\\mathrm{image}}(x)\\|^2$ pulls each "
+            "pair together (green) only\ncontrastive (InfoNCE): pulls each pair together AND pushes the other pairs "
+            "of the batch apart (red)\nboth: $D(z) \\approx$ the image, from either code", ha="center", va="center",
+            fontsize=9, bbox=dict(boxstyle="round", fc="white", ec="0.7"))
+    return ax.figure
+
+
+def _unet_levels(net: Any, size: int) -> tuple[list[tuple[int, int]], tuple[int, int], list[tuple[int, int]]]:
+    """(channels, side) of each encoder level, of the bottom and of each decoder level (deepest first)."""
+    convs = [m for m in net.down.modules() if isinstance(m, torch.nn.Conv2d)]
+    widths = [c.out_channels for c in convs[1::2]]
+    shrink = 0 if net.padding else 4  # two unpadded 3×3 convolutions lose 4 px
+    side, down = size, []
+    for w in widths:
+        side -= shrink
+        down.append((w, side))
+        side //= 2
+    bottom = (2 * widths[-1], side - shrink)
+    side, up = bottom[1], []
+    for w in reversed(widths):
+        side = 2 * side - shrink
+        up.append((w, side))
+    return down, bottom, up
+
+
+def draw_unet(net: Any, size: int, ax: Any = None) -> Any:
+    """A U-Net drawn as its paper's Fig. 1 draws it: encoder levels down the left, decoder levels up
+    the right, each box labelled with its channels and side, grey arrows for the skips.
+
+    ``net``: a :class:`coursekit.nn.unet.UNet` (its ``down``, ``depth``, ``skips``, ``padding`` are
+    read); ``size``: the input side. After Ronneberger et al., "U-Net", MICCAI 2015, Fig. 1. Returns
+    the matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, Rectangle
+
+    down, bottom, up = _unet_levels(net, size)
+    depth = len(down)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(2.2 * depth + 5, 1.1 * depth + 2.6))
+    ax.axis("off")
+    arrow = dict(arrowstyle="-|>", mutation_scale=12, lw=1.3)
+
+    def box(x: float, y: float, channels: int, side: int, colour: str) -> tuple[float, float]:
+        w = 0.25 + 0.25 * np.log2(channels)  # width grows with the channels (log scale)
+        ax.add_patch(Rectangle((x - w / 2, y - 0.3), w, 0.6, fc=colour, ec="0.2", lw=1))
+        ax.text(x, y + 0.34, f"{channels} ch", ha="center", va="bottom", fontsize=9)
+        ax.text(x, y, f"{side}×{side}", ha="center", va="center", fontsize=8)
+        return x - w / 2, x + w / 2
+
+    gap = 1.6
+    left, right = 1.2, 1.2 + 2 * gap * depth + 1.2
+    x_in = left - 1.4
+    ax.add_patch(Rectangle((x_in - 0.2, depth - 0.3), 0.4, 0.6, fc="white", ec="0.2"))
+    ax.text(x_in, depth + 0.36, "input", ha="center", va="bottom", fontsize=9)
+    ax.text(x_in, depth - 0.36, f"{size}×{size}", ha="center", va="top", fontsize=8)
+    enc_edges = []
+    for level, (c, s) in enumerate(down):
+        x, y = left + gap * level, depth - level
+        enc_edges.append(box(x, y, c, s, "#9ecae1"))
+        x_next = left + gap * (level + 1) if level + 1 < depth else left + gap * depth
+        ax.add_patch(FancyArrowPatch((x, y - 0.3), (x_next - 0.3, y - 0.7), color="tab:red", **arrow))
+    ax.add_patch(FancyArrowPatch((x_in + 0.2, depth), (enc_edges[0][0] - 0.05, depth), color="0.2", **arrow))
+    xb = left + gap * depth
+    box(xb, 0, *bottom, "#6baed6")
+    ax.text(xb, -0.36, "bottleneck", ha="center", va="top", fontsize=9)
+    for i, (c, s) in enumerate(up):
+        level = depth - 1 - i
+        x, y = right - gap * level, depth - level
+        x_prev, y_prev = (xb, 0) if i == 0 else (right - gap * (level + 1), y - 1)
+        ax.add_patch(FancyArrowPatch((x_prev + 0.3, y_prev + 0.3), (x, y - 0.3), color="tab:green", **arrow))
+        lo, hi = box(x, y, c, s, "#fdae6b")
+        if net.skips:
+            crop = " (cropped)" if not net.padding and s != down[level][1] else ""
+            ax.add_patch(FancyArrowPatch((enc_edges[level][1] + 0.05, y), (lo - 0.05, y), color="0.5",
+                                         linestyle="--", **arrow))
+            ax.text((enc_edges[level][1] + lo) / 2, y + 0.06, "copy" + crop, ha="center",
+                    va="bottom", fontsize=8, color="0.35")
+    x_out = hi + 1.0
+    ax.add_patch(FancyArrowPatch((hi + 0.05, depth), (x_out - 0.2, depth), color="0.2", **arrow))
+    ax.text((hi + x_out - 0.2) / 2, depth + 0.06, "1×1", ha="center", va="bottom", fontsize=8)
+    ax.add_patch(Rectangle((x_out - 0.2, depth - 0.3), 0.4, 0.6, fc="white", ec="0.2"))
+    ax.text(x_out, depth + 0.36, "output", ha="center", va="bottom", fontsize=9)
+    ax.text(x_out, depth - 0.36, f"{up[-1][1]}×{up[-1][1]}", ha="center", va="top", fontsize=8)
+    key = [("tab:red", "max-pool 2×2 (after two 3×3 convs)"), ("tab:green", "up-conv 2×2, then two 3×3 convs"),
+           ("0.5", "skip: copy, concatenate with the up-sampled maps" if net.skips else "no skips")]
+    for colour, text in key:
+        ax.plot([], [], color=colour, lw=2, label=text)
+    ax.legend(loc="lower left", fontsize=8, frameon=False)
+    ax.set(xlim=(x_in - 0.6, x_out + 0.6), ylim=(-1.2, depth + 0.9))
+    ax.set_title(f"U-Net, depth {depth}: each box is a level's feature maps (channels above, side inside)", fontsize=10)
+    return ax.figure

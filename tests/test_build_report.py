@@ -121,3 +121,72 @@ def test_cell_seconds_reads_nbclient_timing_and_skips_unexecuted_cells():
     nb.cells[1].metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:01.000Z",
                                          "shell.execute_reply": "2026-01-01T00:00:03.500Z"}
     assert build.cell_seconds(nb) == [(1, 2.5)]
+
+
+# --- the shell channel's missed wake-up (jupyter/nbclient#312) ------------------------------------
+
+def _missing_channel(msg, misses):
+    """An async get_msg that sleeps through the reply `misses` times (a missed wake-up: it waits its
+    whole timeout, then reports nothing), as zmq.asyncio's poll sometimes does after widget cells."""
+    import asyncio
+    from queue import Empty
+
+    calls = []
+
+    async def get_msg(timeout=None):
+        calls.append(timeout)
+        if len(calls) <= misses:
+            await asyncio.sleep(timeout if timeout is not None else 3600)
+            raise Empty
+        return msg
+
+    return get_msg, calls
+
+
+def test_a_missed_reply_is_read_within_a_slice_not_after_the_whole_timeout():
+    import asyncio
+    import time
+
+    get_msg, calls = _missing_channel({"id": 1}, misses=1)
+    t = time.monotonic()
+    assert asyncio.run(build.sliced_get_msg(get_msg, slice_s=0.1)(timeout=30)) == {"id": 1}
+    assert time.monotonic() - t < 2 and calls[0] == pytest.approx(0.1, abs=0.05)
+    # the unwrapped call, for contrast, would have slept the cell's whole timeout:
+    get_msg, _ = _missing_channel({"id": 1}, misses=1)
+    with pytest.raises(asyncio.TimeoutError):
+        asyncio.run(asyncio.wait_for(get_msg(timeout=30), 0.5))
+
+
+def test_sliced_waits_still_time_out_at_the_callers_deadline_and_wait_forever_without_one():
+    import asyncio
+    import time
+    from queue import Empty
+
+    get_msg, calls = _missing_channel({"id": 1}, misses=10**6)
+    t = time.monotonic()
+    with pytest.raises(Empty):
+        asyncio.run(build.sliced_get_msg(get_msg, slice_s=0.1)(timeout=0.45))
+    assert 0.4 < time.monotonic() - t < 1.5 and len(calls) >= 4
+    get_msg, calls = _missing_channel({"id": 2}, misses=5)  # timeout=None: keeps looking
+    assert asyncio.run(build.sliced_get_msg(get_msg, slice_s=0.05)(timeout=None)) == {"id": 2} and len(calls) == 6
+
+
+def test_notebooks_with_widget_cells_execute_and_cell_timeouts_still_fire(tmp_path):
+    import time
+
+    import nbformat
+    from nbclient.exceptions import CellTimeoutError
+
+    cells = [nbformat.v4.new_code_cell("import ipywidgets as w\nfrom IPython.display import display")]
+    cells += [nbformat.v4.new_code_cell(f"display(w.interactive(lambda a: a * {i}, a=w.IntSlider(value=3)))")
+              for i in range(12)]
+    path = tmp_path / "widgets.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    t = time.monotonic()
+    nb, _, _ = build.execute_notebook(path, "smoke", timeout=20)
+    assert time.monotonic() - t < 20 and all(c.get("outputs") for c in nb.cells if "interactive" in c.source)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(30)")]), path)
+    t = time.monotonic()
+    with pytest.raises(CellTimeoutError):
+        build.execute_notebook(path, "smoke", timeout=2)
+    assert time.monotonic() - t < 20

@@ -56,11 +56,6 @@ def dense_block_forward(x, layers):
     return torch.cat(feats, 1)
 
 
-def unet_skip(dec, enc):
-    top, left = (enc.shape[-2] - dec.shape[-2]) // 2, (enc.shape[-1] - dec.shape[-1]) // 2
-    return torch.cat([enc[..., top : top + dec.shape[-2], left : left + dec.shape[-1]], dec], 1)
-
-
 # realistic mistakes
 def conv_params_no_bias(c_in, c_out, k, bias):
     return c_out * c_in * k * k
@@ -177,14 +172,6 @@ def dense_newest_first(x, layers):  # concatenates in the wrong order
     return torch.cat(feats, 1)
 
 
-def unet_skip_corner_crop(dec, enc):
-    return torch.cat([enc[..., : dec.shape[-2], : dec.shape[-1]], dec], 1)
-
-
-def unet_skip_add(dec, enc):
-    return dec + enc.mean(1, keepdim=True)
-
-
 CASES = [
     (A.check_conv_params, conv_params, [conv_params_no_bias]),
     (A.check_conv_macs, conv_macs, [conv_flops]),
@@ -198,7 +185,6 @@ CASES = [
     (A.check_matched_width, matched_width,
      [matched_width_dense_3x3, matched_width_floor, matched_width_inner, matched_width_no_1x1, matched_width_table2]),
     (A.check_dense_block_forward, dense_block_forward, [dense_forgets_input, dense_newest_first]),
-    (A.check_unet_skip, unet_skip, [unet_skip_corner_crop, unet_skip_add]),
 ]
 
 

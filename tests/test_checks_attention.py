@@ -2,11 +2,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 from _solutions import solution_function  # the solution notebooks' answers
+from torch import nn
 
 from coursekit import baselines
 from coursekit.checks import _core
 from coursekit.checks import attention as C
 from coursekit.models import exposure as X
+from coursekit.nn.attention import SqueezeExcitation
 from coursekit.nn.stn import affine_grid
 
 
@@ -19,8 +21,65 @@ def _dpa(q, k, v):
     return w @ v, w
 
 
-def _se(x, w1, b1, w2, b2):
-    return torch.sigmoid(F.relu(x.mean((2, 3)) @ w1.T + b1) @ w2.T + b2)
+class _SEBlock(nn.Module):
+    """A correct squeeze-and-excitation block (Hu et al. 2018), written as a student would."""
+
+    def __init__(self, channels, reduction):
+        super().__init__()
+        self.fc1 = nn.Linear(channels, channels // reduction)
+        self.fc2 = nn.Linear(channels // reduction, channels)
+
+    def gate(self, z):  # (B, C) → (B, C)
+        return torch.sigmoid(self.fc2(F.relu(self.fc1(z))))
+
+    def forward(self, x):
+        return x * self.gate(x.mean((2, 3)))[:, :, None, None]
+
+
+# Realistic mistakes: each fails the check with a hint.
+class _SEMaxPool(_SEBlock):  # squeeze with the maximum instead of the average
+    def forward(self, x):
+        return x * self.gate(x.amax((2, 3)))[:, :, None, None]
+
+
+class _SENoSigmoid(_SEBlock):  # the excitation without its sigmoid
+    def forward(self, x):
+        return x * self.fc2(F.relu(self.fc1(x.mean((2, 3)))))[:, :, None, None]
+
+
+class _SEPerPosition(_SEBlock):  # no squeeze: a gate per position (spatial attention, not SE)
+    def forward(self, x):
+        return x * self.gate(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class _SEOverBatch(_SEBlock):  # the squeeze also averages over the batch
+    def forward(self, x):
+        return x * self.gate(x.mean((0, 2, 3)))[None, :, None, None]
+
+
+class _SENoReduction(_SEBlock):  # C → C → C: no bottleneck
+    def __init__(self, channels, reduction):
+        super().__init__(channels, 1)
+
+
+class _SEGateOnly(_SEBlock):  # returns the weights instead of the reweighted input
+    def forward(self, x):
+        return self.gate(x.mean((2, 3)))
+
+
+class _SEWrongAxis(_SEBlock):  # gates the width axis with the channel weights (a broadcasting slip)
+    def forward(self, x):
+        s = self.gate(x.mean((2, 3)))
+        return x * s[:, : x.shape[-1]][:, None, None, :]
+
+
+class _SESubclass(SqueezeExcitation):  # the shortcut: coursekit's own layer
+    pass
+
+
+class _SEWrapsCourse(_SEBlock):  # the shortcut hidden inside forward
+    def forward(self, x):
+        return x * SqueezeExcitation.gate(self, x)[:, :, None, None]
 
 
 def _tone_no_norm(img, slopes):
@@ -64,23 +123,11 @@ CASES = {
             ),
         ],
     ),
-    "se_gate": (
-        C.check_se_gate,
-        _se,
-        [
-            lambda x, w1, b1, w2, b2: torch.softmax(F.relu(x.mean((2, 3)) @ w1.T + b1) @ w2.T + b2, -1),
-            lambda x, w1, b1, w2, b2: torch.sigmoid(F.relu(x.amax((2, 3)) @ w1.T + b1) @ w2.T + b2),
-        ],
-    ),
+    "se_block": (C.check_se_block, _SEBlock, [_SEMaxPool, _SENoSigmoid, _SEPerPosition, _SEOverBatch, _SENoReduction, _SEGateOnly, _SEWrongAxis]),
     "se_parameters": (
         C.check_se_parameters,
         lambda c, r: 2 * c * (c // r) + c // r + c,
         [lambda c, r: 2 * c * (c // r)],
-    ),
-    "attention_residual": (
-        C.check_attention_residual,
-        lambda t, m: (1 + m) * t,
-        [lambda t, m: m * t, lambda t, m: t + m],
     ),
     "attention_map_for_query": (
         C.check_attention_map_for_query,
@@ -130,3 +177,17 @@ def test_wrong_answers_fail_with_hint(name):
 def test_not_done(name):
     check, _, _ = CASES[name]
     assert check(_not_done, quiet=True).status == "not done"
+
+
+@pytest.mark.parametrize("shortcut", [_SESubclass, _SEWrapsCourse, SqueezeExcitation])
+def test_se_block_shortcuts_fail(shortcut):
+    result = C.check_se_block(shortcut, quiet=True)
+    assert result.status == "failed" and "is off while the check runs" in result.message, result
+
+
+def test_se_block_shortcut_is_restored_after_the_check():
+    forward, gate = SqueezeExcitation.forward, SqueezeExcitation.gate
+    C.check_se_block(_SEWrapsCourse, quiet=True)
+    assert SqueezeExcitation.forward is forward and SqueezeExcitation.gate is gate
+    x = torch.randn(2, 8, 3, 3)
+    assert SqueezeExcitation(8, 4)(x).shape == x.shape

@@ -76,17 +76,57 @@ def _siamese(h1, h2, alpha, bias):
     return torch.sigmoid(net.score(h1, h2))
 
 
-def _unet_skip(crop):
-    return lambda dec, enc: torch.cat([crop(enc, list(dec.shape[-2:])), dec], 1)
+def _unet_forward(crop):
+    """1.4's U-Net forward pass, cropping the skips with ``crop(maps, [h, w])``."""
+
+    def forward(net, x):
+        saved = []
+        for block in net.down:
+            x = block(x)
+            saved.append(x)
+            x = net.pool(x)
+        x = net.bottom(x)
+        for up, block, skip in zip(net.up, net.decode, reversed(saved)):
+            x = up(x)
+            if net.skips:
+                x = torch.cat([crop(skip, list(x.shape[-2:])), x], 1)
+            x = block(x)
+        return net.head(x)
+
+    return forward
 
 
 def _tv_center_crop(x, size):
     return _mod("torchvision.transforms.functional.center_crop")(x, size)
 
 
+class _SEInside(nn.Module):
+    """An SE "block" that only holds coursekit's layer (its fc1 and fc2 are that layer's)."""
+
+    def __init__(self, channels, reduction):
+        super().__init__()
+        self.inner = _mod("coursekit.nn.attention.SqueezeExcitation")(channels, reduction)
+        self.fc1, self.fc2 = self.inner.fc1, self.inner.fc2
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+class _SEGateInside(_SEInside):
+    def forward(self, x):
+        return x * _mod("coursekit.nn.attention.SqueezeExcitation").gate(self.inner, x)[:, :, None, None]
+
+
 def _pix2pix(logits, fake, target, lam):
     loss = _mod("coursekit.models.pix2pix.generator_loss")
     return loss(lambda pair: logits, fake[:, :0], fake, target, lam)["loss"]
+
+
+def _flop_counter_macs(model, x):
+    counter = _mod("torch.utils.flop_counter.FlopCounterMode")(display=False)
+    with counter, torch.no_grad():
+        model(x)
+    return counter.get_total_flops() // 2 // x.shape[0]
 
 
 CHEATERS = {
@@ -116,10 +156,12 @@ CHEATERS = {
     ("check_se_parameters", "coursekit.nn.attention.SqueezeExcitation.__init__"): lambda c, r: _mod(
         "coursekit.analysis.complexity.count_params"
     )(_mod("coursekit.nn.attention.SqueezeExcitation")(c, r)),
-    ("check_unet_skip", "coursekit.nn.unet.center_crop"): _unet_skip(lambda x, size: _mod(
+    ("check_se_block", "coursekit.nn.attention.SqueezeExcitation.forward"): _SEInside,
+    ("check_se_block", "coursekit.nn.attention.SqueezeExcitation.gate"): _SEGateInside,
+    ("check_unet_forward", "coursekit.nn.unet.center_crop"): _unet_forward(lambda x, size: _mod(
         "coursekit.nn.unet.center_crop"
     )(x, tuple(size))),
-    ("check_unet_skip", "torchvision.transforms.functional.center_crop"): _unet_skip(_tv_center_crop),
+    ("check_unet_forward", "torchvision.transforms.functional.center_crop"): _unet_forward(_tv_center_crop),
     ("check_minibatch_stddev", "coursekit.models.progan.MinibatchStdDev.forward"): lambda x, g: _mod(
         "coursekit.models.progan.MinibatchStdDev"
     )(g)(x),
@@ -137,11 +179,18 @@ CHEATERS = {
         "coursekit.widgets.attention.attention_row"
     )(a[:, None], (h, w), (h, w), image=0, column=x, row=y),
     ("check_pix2pix_g_loss", "coursekit.models.pix2pix.generator_loss"): _pix2pix,
+    ("check_hook_macs", "coursekit.analysis.complexity.count_macs"): lambda model, x: _mod(
+        "coursekit.analysis.complexity.count_macs"
+    )(model, tuple(x.shape)),
+    ("check_hook_macs", "coursekit.analysis.complexity.macs_by_module"): lambda model, x: sum(_mod(
+        "coursekit.analysis.complexity.macs_by_module"
+    )(model, tuple(x.shape)).values()),
+    ("check_hook_macs", "torch.utils.flop_counter.FlopCounterMode.__init__"): _flop_counter_macs,
 }
 # Exercises whose course implementation cannot be called with the exercise's inputs (BicycleGAN's
-# reparameterize draws its own noise; the attention module combines its own branches): their
+# reparameterize draws its own noise): their
 # cheaters below still fail, but would fail without the guards too.
-NO_REAL_CHEAT = {"check_reparameterize", "check_attention_residual"}
+NO_REAL_CHEAT = {"check_reparameterize"}
 
 
 def _cheaters():

@@ -145,3 +145,10 @@ def test_omniglot_reads_the_zip_layout(tmp_path, tmp_cache):
     x, y, classes, source = real.omniglot("background", size=20, entries=entries, progress=False)
     assert source == "Omniglot" and x.shape == (8, 1, 20, 20) and len(classes) == 4
     assert classes[0] == "Alpha/character01" and y.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
+def test_glyphs_chars_keeps_a_subset():
+    g = glyphs.Glyphs(40, size=16, scripts=["latin"], chars="ABCDEFGHIJ", seed=0)
+    assert g.classes == list("ABCDEFGHIJ") and set(g.labels.tolist()) == set(range(10))
+    with pytest.raises(ValueError, match="not in the scripts"):
+        glyphs.Glyphs(10, scripts=["digits"], chars="A")

@@ -203,9 +203,10 @@ ROWS: list[Row] = [
     # Ronneberger et al. 2015, Fig. 1 (unpadded, 572 → 388): 31,030,658, the count usually quoted; by hand
     Row("UNet-paper", lambda: unet.UNet(1, 2, 64, depth=4, padding=0), _images(1, 1, 572, 572),
         ((1, 2, 388, 388),), _unet_hand(1, 2, 64, 4, bias=True, bn=False), reference=True),
-    # 1.4: UNet(3, 3, P.scaled(32) = 16, depth 3, batch norm, convolutions without bias); by hand
-    Row("UNet-teaching", lambda: unet.UNet(3, 3, base_channels=CPU.scaled(32), depth=3, norm_layer=nn.BatchNorm2d),
-        _images(2, 3, 64, 64), ((2, 3, 64, 64),), _unet_hand(3, 3, 16, 3, bias=False, bn=True)),
+    # 1.4's denoising experiment (cpu): UNet(3, 3, base 8, depth 2, batch norm, convolutions without bias) on
+    # 32×32 patches; by hand
+    Row("UNet-teaching", lambda: unet.UNet(3, 3, base_channels=8, depth=2, norm_layer=nn.BatchNorm2d),
+        _images(2, 3, 32, 32), ((2, 3, 32, 32),), _unet_hand(3, 3, 8, 2, bias=False, bn=True)),
     # ======================================================================= 1.5 sketch simplification
     # Simo-Serra et al. 2016's released model (no batch norm, biases everywhere): its file's count
     Row("SketchNet-paper", lambda: sketch.SketchSimplificationNet(norm_layer=None), _images(1, 1, 424, 424),
@@ -405,15 +406,21 @@ ROWS: list[Row] = [
     # Hu et al. 2018: an SE block on ResNet-50's last stage, r = 16; by hand
     Row("SqueezeExcitation-paper", lambda: attention.SqueezeExcitation(2048, 16), _images(1, 2048, 4, 4),
         ((1, 2048, 4, 4),), lin(2048, 128) + lin(128, 2048)),
-    # 4.2: width 24, SE on, 100 classes; measured with count_params
-    Row("GlyphClassifier-se-teaching", lambda: attention_nets.GlyphClassifier(100, 1, 24, se=True),
-        _images(2, 1, 32, 32), ((2, 100),), 68_350),
+    # 4.2: framed pairs, blocks 12-24-48, SE (r = 4) after each; measured with count_params
+    Row("GlyphClassifier-se-teaching", lambda: attention_nets.GlyphClassifier(10, 3, widths=(12, 24, 48), se=True),
+        _images(2, 3, 32, 32), ((2, 10),), 15_559),
+    # 4.2: the same CNN without SE, widened by widen_to_match to SE's parameters; measured with count_params
+    Row("GlyphClassifier-widened-teaching", lambda: attention_nets.GlyphClassifier(10, 3, widths=(13, 26, 49)),
+        _images(2, 3, 32, 32), ((2, 10),), 15_535),
     # Wang et al. 2017, p=1 t=2 r=1 at 16 channels; measured with count_params
     Row("ResidualAttentionModule", lambda: attention.ResidualAttentionModule(16), _images(2, 16, 16, 16),
         ((2, 16, 16, 16),), 3_152),
-    # 4.2: width 16, masks on; measured with count_params
-    Row("ResidualAttentionNet-teaching", lambda: attention_nets.ResidualAttentionNet(10, 1, 16, attention=True),
-        _images(2, 1, 48, 48), ((2, 10),), 39_850),
+    # 4.2: width 16, stride-2 stem, masks on and starting at 0.05; measured with count_params
+    Row("ResidualAttentionNet-teaching", lambda: attention_nets.ResidualAttentionNet(10, 1, 16, stem_stride=2,
+        mask_start=0.05), _images(2, 1, 32, 32), ((2, 10),), 39_850),
+    # 4.2: the same units without masks, widened by widen_to_match; measured with count_params
+    Row("ResidualAttentionNet-nomask-teaching", lambda: attention_nets.ResidualAttentionNet(
+        10, 1, widths=(18, 37, 76), attention=False, stem_stride=2), _images(2, 1, 32, 32), ((2, 10),), 39_876),
     # ======================================================================= 4.3 distant details
     # Wang et al. 2018, Fig. 2 on res4 (1024 → 512 embeddings, BN on W z); by hand
     Row("NonLocalBlock-paper", lambda: attention.NonLocalBlock(1024), _images(1, 1024, 4, 4), ((1, 1024, 4, 4),), 3 * lin(1024, 512) + lin(512, 1024) + norm(1024)),

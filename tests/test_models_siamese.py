@@ -45,7 +45,7 @@ def test_overfits_pairs():
 
     def pairs_loss(net, batch):
         images, labels = batch
-        i, j, same = pair_batch(labels, 16, g)  # new random pairs at every step
+        i, j, same = pair_batch(labels, None, 16, g)  # new random pairs at every step
         return verification_loss(net(images[i], images[j]), same)
 
     first, last = overfit(net, (images, labels), pairs_loss, steps=60, lr=3e-3, window=5)
@@ -54,13 +54,27 @@ def test_overfits_pairs():
 
 def test_pair_batch_labels():
     labels = torch.tensor([0, 0, 1, 1, 2, 2, 2])
-    i, j, same = pair_batch(labels, 20, torch.Generator().manual_seed(1))
+    i, j, same = pair_batch(labels, None, 20, torch.Generator().manual_seed(1))
     assert len(i) == len(j) == len(same) == 20
     assert torch.equal(labels[i] == labels[j], same.bool())
     assert (i != j).all()
     assert same.sum() == 10
     with pytest.raises(ValueError):
-        pair_batch(torch.tensor([0, 1, 2]), 4)
+        pair_batch(torch.tensor([0, 1, 2]), None, 4)
+
+
+def test_pair_batch_never_touches_held_out_classes_and_repeats_with_its_generator():
+    labels = torch.arange(6).repeat(5)[torch.randperm(30, generator=torch.Generator().manual_seed(0))]
+    train = [1, 3, 4]
+    draw = lambda seed: pair_batch(labels, train, 33, torch.Generator().manual_seed(seed))  # noqa: E731
+    i, j, same = draw(2)
+    assert set(labels[i].tolist()) | set(labels[j].tolist()) <= set(train)
+    assert same.sum() == 16 and torch.equal(labels[i] == labels[j], same.bool()) and (i != j).all()
+    torch.manual_seed(123)  # the global stream plays no part
+    assert all(torch.equal(a, b) for a, b in zip(draw(2), (i, j, same)))
+    assert not torch.equal(draw(3)[0], i)
+    with pytest.raises(ValueError, match="two classes"):
+        pair_batch(labels, [2], 8)  # one training class cannot give a different pair
 
 
 def test_n_way_tasks():
@@ -88,16 +102,14 @@ def test_split_by_script_never_shares_classes_or_scripts():
 
     test_scripts = ["georgian", "hebrew"]
     train_scripts = [s for s in SCRIPTS if s not in test_scripts and s != "digits"]
-    everything = Glyphs(64, scripts=train_scripts + test_scripts, seed=0, distort=False)
+    everything = Glyphs(400, scripts=train_scripts + test_scripts, seed=0, distort=False)
     train_c, test_c = split_by_script(everything.class_scripts, test_scripts)
     assert set(train_c).isdisjoint(test_c)
     assert {everything.class_scripts[c] for c in test_c} == set(test_scripts)
     assert {everything.class_scripts[c] for c in train_c}.isdisjoint(test_scripts)
-    # the notebook's way: two datasets built from disjoint script lists share no character
-    train = Glyphs(16, scripts=train_scripts, seed=0, distort=False)
-    test = Glyphs(16, scripts=test_scripts, seed=1, distort=False)
-    assert set(train.classes).isdisjoint(test.classes)
-    assert set(train.class_scripts).isdisjoint(test.class_scripts)
+    # the notebook's way: pairs drawn with the training classes never show a test-script image
+    i, j, _ = pair_batch(everything.labels, train_c, 64, torch.Generator().manual_seed(0))
+    assert set(everything.labels[torch.cat([i, j])].tolist()).isdisjoint(test_c)
     with pytest.raises(ValueError, match="do not occur"):
         split_by_script(everything.class_scripts, ["klingon"])
 

@@ -198,3 +198,35 @@ def test_residual_attention_ablation_keeps_every_unit_and_drops_only_the_masks()
     units = lambda m: sum(type(u).__name__ == "_PreActUnit" for u in m.modules())  # noqa: E731
     masks = sum(len(a.down) + len(a.skips) + len(a.up) for a in full.attention_modules())
     assert units(plain) == units(full) - masks  # before, trunk and after units all stay
+
+
+def test_mask_start_makes_the_module_its_ablation_up_to_a_constant():
+    """With ``mask_start`` the mask is that value everywhere at initialisation, so the module is
+    ``(1 + m)·T``: its units without the mask branch, scaled by a constant."""
+    torch.manual_seed(0)
+    m = ResidualAttentionModule(8, depth=2, mask_start=0.05).eval()
+    x = torch.randn(2, 8, 12, 12)
+    out = m(x)
+    assert torch.allclose(m.last_mask, torch.full_like(m.last_mask, 0.05), atol=1e-6)
+    with torch.no_grad():
+        pre = m.pre(x)
+        assert torch.allclose(out, m.post(1.05 * m.trunk(pre)), atol=1e-5)
+    with pytest.raises(ValueError, match="mask_start"):
+        ResidualAttentionModule(8, mask_start=1.0)
+
+
+def test_widen_to_match_reaches_the_budget_within_two_percent():
+    from coursekit.analysis.complexity import count_params
+    from coursekit.models.attention_nets import GlyphClassifier, ResidualAttentionNet, widen_to_match
+
+    se_budget = count_params(GlyphClassifier(10, 3, widths=(12, 24, 48), se=True))
+    wide = widen_to_match(lambda ws: GlyphClassifier(10, 3, widths=ws), se_budget, (12, 24, 48))
+    assert min(w - b for w, b in zip(wide, (12, 24, 48))) >= 0
+    assert abs(count_params(GlyphClassifier(10, 3, widths=wide)) / se_budget - 1) < 0.02
+    ra_budget = count_params(ResidualAttentionNet(10, 1, widths=(8, 16, 32), stem_stride=2, mask_start=0.05))
+    wide = widen_to_match(lambda ws: ResidualAttentionNet(10, 1, widths=ws, attention=False), ra_budget, (8, 16, 32))
+    assert abs(count_params(ResidualAttentionNet(10, 1, widths=wide, attention=False)) / ra_budget - 1) < 0.02
+    x = torch.rand(2, 1, 32, 32)
+    assert ResidualAttentionNet(10, 1, widths=wide, attention=False, stem_stride=2)(x).shape == (2, 10)
+    with pytest.raises(ValueError, match="widths"):
+        GlyphClassifier(10, 3, widths=(8, 16))

@@ -74,6 +74,59 @@ def kernel_env(profile: str, extra_env: dict[str, str] | None = None) -> dict[st
     return env
 
 
+# How long one wait on the kernel's shell channel lasts before it looks again (seconds).
+_SHELL_POLL_SLICE = 1.0
+
+
+def _client_class():
+    """nbclient's ``NotebookClient`` with a shell channel that cannot sleep through a reply.
+
+    nbclient waits for a cell's ``execute_reply`` with one ``shell_channel.get_msg(timeout=T)``,
+    T being the whole cell timeout. With jupyter_client's asyncio channels that wait is a
+    ``zmq.asyncio`` poll woken by the socket's edge-triggered file descriptor; after ipywidgets
+    cells (comm traffic on iopub) the wake-up is sometimes missed, the reply sits unread and the
+    cell "takes" the full timeout (jupyter/nbclient#312, open in nbclient 0.11). Here 4.4 stalled
+    that way in the gate. A fresh poll checks the socket at once, so waiting in short slices, each
+    a new ``get_msg``, reads a missed reply within a second; ``Empty`` is still raised at the
+    caller's deadline, so cell timeouts behave as before.
+    """
+    import asyncio
+
+    from nbclient import NotebookClient
+
+    class _Client(NotebookClient):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            if asyncio.iscoroutinefunction(kc.shell_channel.get_msg):  # the asyncio client nbclient uses
+                kc.shell_channel.get_msg = sliced_get_msg(kc.shell_channel.get_msg)
+            return kc
+
+    return _Client
+
+
+def sliced_get_msg(get_msg, slice_s: float = _SHELL_POLL_SLICE):
+    """Wrap an async ``get_msg(timeout=...)`` so one long wait becomes fresh waits of ``slice_s``.
+
+    Returns the first message any slice reads; raises ``queue.Empty`` once ``timeout`` seconds
+    have passed in all (never, for ``timeout=None``), as the wrapped call would.
+    """
+    import asyncio
+    from queue import Empty
+
+    async def wrapper(timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = slice_s if deadline is None else deadline - time.monotonic()
+            try:
+                return await get_msg(timeout=max(0.0, min(slice_s, left)))
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+            await asyncio.sleep(0)
+
+    return wrapper
+
+
 def execute_notebook(
     path: str | os.PathLike,
     profile: str = "smoke",
@@ -91,7 +144,6 @@ def execute_notebook(
     every exercise check it ran land in ``nb.metadata["coursekit"]``.
     """
     import nbformat
-    from nbclient import NotebookClient
     from papermill.parameterize import parameterize_notebook
 
     path = Path(path)
@@ -109,7 +161,7 @@ def execute_notebook(
     with tempfile.TemporaryDirectory() as tmp:
         record_file = Path(tmp) / "metrics.jsonl"
         env = kernel_env(profile, {"COURSEKIT_RECORD_FILE": str(record_file), **(extra_env or {})})
-        client = NotebookClient(
+        client = _client_class()(
             nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
             resources={"metadata": {"path": str(path.parent)}},
         )

@@ -6,6 +6,7 @@ from .complexity import (
     count_params,
     example_input,
     macs_by_module,
+    module_macs,
     skeleton,
 )
 from .effective_rf import EffectiveReceptiveField, effective_receptive_field
@@ -21,6 +22,7 @@ __all__ = [
     "effective_receptive_field",
     "example_input",
     "macs_by_module",
+    "module_macs",
     "receptive_field",
     "rf_recurrence",
     "skeleton",

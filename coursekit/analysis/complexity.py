@@ -21,13 +21,15 @@ called twice are all counted as executed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["UnsupportedLayerError", "count_macs", "count_params", "example_input", "macs_by_module", "skeleton"]
+__all__ = ["UnsupportedLayerError", "count_macs", "count_params", "example_input", "macs_by_module", "module_macs",
+           "skeleton"]
 
 
 class UnsupportedLayerError(TypeError):
@@ -225,6 +227,37 @@ def macs_by_module(model: nn.Module, input_size: Any, depth: int = 1) -> dict[st
             continue
         out[".".join(parts[1:])] = sum(ops.values()) // 2 // batch
     return out
+
+
+def module_macs(model: nn.Module, x: torch.Tensor) -> int:
+    """MACs per image of ``model(x)`` seen by forward hooks on its convolution and linear modules.
+
+    The way Canziani et al.'s counter (Paszke's torch-opCounter) works: wrap each module's
+    forward pass for one run, count from its output's shape, unwrap. A hook sees only modules
+    that are *called*: products computed in functional code (attention's QKᵀ and A·V, a projection
+    applied to a weight tensor directly) are invisible to it, while :func:`count_macs` counts them.
+    Transposed convolutions are not counted here.
+    """
+    _check_module(model)
+    total = 0
+
+    def hook(layer: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+        nonlocal total
+        values = output[0].numel()  # one image: C_out·H_out·W_out, or tokens·out_features
+        if isinstance(layer, nn.Linear):
+            total += values * layer.in_features
+        else:  # a convolution: each output value sums (C_in / groups)·k_h·k_w products
+            total += values * (layer.in_channels // layer.groups) * math.prod(layer.kernel_size)
+
+    convs = tuple(cls for cls in _CONVS if not cls.__name__.startswith("ConvTranspose"))
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Linear, *convs))]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for handle in handles:  # leave the model as it was
+            handle.remove()
+    return total
 
 
 def skeleton(name: str, **kwargs: Any) -> nn.Module:

@@ -30,7 +30,9 @@ exercise in one call (``shortcuts=``; an entry ``(path, predicate)`` makes it a 
 
 While the check runs the *student's* function, every declared name (and every alias of it in a
 loaded module or in the student's namespace) raises :class:`ShortcutUsed`, which the check reports
-as a failure; everything is restored afterwards, even when the student's code raises. The check's
+as a failure; everything is restored afterwards, even when the student's code raises.
+An exercise that asks for a layer hands the check the student's *class*: its constructor and
+``forward`` then run under the guard (a subclass of coursekit's layer, or a call of it, fails). The check's
 own expected values are computed outside those calls, so they always use the originals.
 
 **Hints in tiers.** A ``hint`` may be a tuple of strings, from the concept to the specific: the
@@ -208,7 +210,8 @@ def exercise(
             guard: _Guard | None = None
             if args and callable(args[0]):  # only the student's own calls meet the guards
                 guard = _Guard(name, answer, shortcuts, args[0])
-                args = (guard.wrap(args[0]), *args[1:])
+                student = guard.wrap_class(args[0]) if isinstance(args[0], type) else guard.wrap(args[0])
+                args = (student, *args[1:])
             try:
                 _call(check, args, kwargs)
                 if guard is not None and guard.used:  # the student's code swallowed the error

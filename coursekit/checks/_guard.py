@@ -178,3 +178,13 @@ class _Guard:
                         self._set(holder, attr, original)
 
         return guarded
+
+    def wrap_class(self, student_cls: type) -> type:
+        """A student's class (a layer the exercise asks for): a subclass whose constructor and
+        ``forward`` run under the guard, so a shortcut met while building the layer or while running
+        it counts (subclassing coursekit's layer, or calling it inside ``forward``)."""
+        namespace: dict[str, Any] = {"__init__": self.wrap(student_cls.__init__), "__module__": student_cls.__module__,
+                                     "__qualname__": student_cls.__qualname__, "__doc__": student_cls.__doc__}
+        if callable(getattr(student_cls, "forward", None)):
+            namespace["forward"] = self.wrap(student_cls.forward)
+        return type(student_cls.__name__, (student_cls,), namespace)

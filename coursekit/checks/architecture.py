@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._core import arg_is, check_seed, exercise, expect, expect_close, expect_equal, expect_shape
+from ._core import Mismatch, arg_is, check_seed, exercise, expect, expect_close, expect_equal, expect_shape
 
 __all__ = [
     "check_conv_macs",
@@ -22,9 +22,9 @@ __all__ = [
     "check_dilate_kernel",
     "check_grouped_conv",
     "check_grouped_params",
+    "check_hook_macs",
     "check_matched_width",
     "check_receptive_fields",
-    "check_unet_skip",
 ]
 
 
@@ -283,24 +283,36 @@ def check_matched_width(student_fn: Callable[[int, int, int], int]) -> None:
 
 # ---- 1.4 ---------------------------------------------------------------------------------------
 class _AddK(nn.Module):
-    """A stand-in dense layer: k new maps from a fixed random mix of ALL input channels."""
+    """A stand-in dense layer: k new maps from a fixed random mix of ALL input channels. It takes any
+    number of channels (a wrong answer runs and is told what it fed) and notes how many it got."""
 
-    def __init__(self, c_in: int, k: int):
+    def __init__(self, k: int, most: int = 64):
         super().__init__()
-        self.conv = nn.Conv2d(c_in, k, 1)
+        self.mix, self.bias, self.seen = nn.Parameter(torch.randn(most, k)), nn.Parameter(torch.randn(k)), []
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.conv(x))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) → (B, k, H, W)
+        self.seen.append(x.shape[1])
+        return torch.tanh(torch.einsum("bchw,ck->bkhw", x, self.mix[: x.shape[1]]) + self.bias[:, None, None])
 
 
 @exercise("a dense block's forward pass", answer=("coursekit.nn.dense.DenseBlock.forward",))
 def check_dense_block_forward(student_fn: Callable[[torch.Tensor, list], torch.Tensor]) -> None:
     c0, k, n = 3, 2, 4
     torch.manual_seed(random.randint(0, 10_000))
-    layers = nn.ModuleList(_AddK(c0 + i * k, k) for i in range(n))
+    layers = nn.ModuleList(_AddK(k) for _ in range(n))
     x = torch.randn(2, c0, 5, 5)
+    feed = ("each layer reads ALL the maps so far, not only the previous layer's output",
+            "layer ℓ gets the input and the outputs of layers 1 … ℓ − 1 joined along the channel dimension")
     with torch.no_grad():
-        got = student_fn(x, list(layers))
+        try:
+            got = student_fn(x, list(layers))
+        except NotImplementedError:
+            raise
+        except RuntimeError as e:  # e.g. adding maps of different channel counts
+            raise Mismatch(f"dense_block_forward raised “{str(e)[:160]}”", feed) from None
+        seen = [layer.seen[0] if len(layer.seen) == 1 else layer.seen for layer in layers]
+        expect_equal(seen, [c0 + i * k for i in range(n)], "channels each layer received (input of 3, growth 2)",
+                     hint=(*feed, "call each layer exactly once, on C₀ + (ℓ − 1)·k channels"))
         feats = [x]
         for layer in layers:
             feats.append(layer(torch.cat(feats, 1)))
@@ -326,30 +338,44 @@ def check_dense_block_forward(student_fn: Callable[[torch.Tensor, list], torch.T
     )
 
 
-@exercise("a U-Net skip connection", answer=("coursekit.nn.unet.center_crop", "coursekit.nn.unet.UNet.forward"), shortcuts=("torchvision.transforms.functional.center_crop",))
-def check_unet_skip(student_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
-    for (he, we), (hd, wd) in (((16, 16), (16, 16)), ((64, 64), (56, 56)), ((21, 17), (15, 13))):
-        enc = torch.randn(2, 3, he, we)
-        dec = torch.randn(2, 5, hd, wd)
-        got = student_fn(dec, enc)
-        top, left = (he - hd) // 2, (we - wd) // 2
-        want = torch.cat([enc[:, :, top : top + hd, left : left + wd], dec], 1)
-        expect_shape(
-            got,
-            tuple(want.shape),
-            f"unet_skip(decoder {tuple(dec.shape)}, encoder {tuple(enc.shape)})",
-            hint=(
-                "a skip joins the encoder's maps to the decoder's, so both must have the decoder's height and width",
-                "cut the encoder maps down to the decoder's size, then join the two along the channel dimension",
-            ),
-        )
-        expect_close(
-            got,
-            want,
-            "unet_skip values",
-            hint=(
-                "the crop is taken from the CENTRE of the encoder map",
-                "start the crop (H_enc − H_dec) // 2 rows from the top and (W_enc − W_dec) // 2 columns from the left",
-                "the encoder's channels come first, then the decoder's",
-            ),
-        )
+# 1.4's U-Net exercise (the whole forward pass, skips and crops) is checked in .skips
+
+
+# ---- 1.1: a whole network, with forward hooks --------------------------------------------------
+@exercise("multiply–accumulates of a whole network, counted with forward hooks",
+          answer=("coursekit.analysis.complexity.module_macs", "coursekit.analysis.complexity.count_macs",
+                  "coursekit.analysis.complexity.macs_by_module"),
+          shortcuts=("torch.utils.flop_counter.FlopCounterMode.__init__",))
+def check_hook_macs(student_fn: Callable[[nn.Module, torch.Tensor], int]) -> None:
+    from ..analysis.complexity import count_macs  # the reference: PyTorch's operation counter
+    from ._macs import hooks_on, mac_cases
+
+    value_hint = (
+        "count only the layers that multiply: every convolution and linear layer, each time it runs; "
+        "containers (Sequential, blocks, the network itself) only pass data on and add nothing",
+        "a layer's MACs are the values it outputs for ONE image times the multiply–adds per value: "
+        "(C_in / groups)·k_h·k_w for a convolution, in_features for a linear layer; the bias adds none",
+        "read the sizes from the OUTPUT the hook receives (stride, padding and dilation change them), "
+        "and remember that each output channel of a grouped convolution sees only C_in / groups inputs",
+    )
+    batch_hint = ("your count grows with the batch: the exercise asks for the MACs of ONE image",
+                  "every output holds the whole batch: count one image's output values, or divide by the batch size")
+    leak_hint = ("a hook stays on its layer until it is taken away: leave the network as you found it",
+                 "keep the handle that each registration returns and take every hook off again before "
+                 "returning, also when the forward pass raises (try / finally)")
+    again_hint = ("the same network counted twice must give the same number",
+                  "start the count from zero inside the function at each call (no total that outlives "
+                  "the call), and make sure no hook of an earlier call is still attached")
+    for name, model, x in mac_cases(check_seed()):
+        want, before, batch = count_macs(model, tuple(x.shape)), hooks_on(model), x.shape[0]
+        got = student_fn(model, x)
+        try:
+            per_batch = bool(got == want * batch)
+        except Exception:
+            per_batch = False
+        what = f"hook_macs({name}, x of shape {tuple(x.shape)}): MACs per image"
+        tiers = batch_hint if per_batch else value_hint  # the batch mistake gets its own hints
+        expect_equal(got, want, what, hint=tiers)
+        left = hooks_on(model) - before
+        expect(left == 0, f"hook_macs({name}): {left} hook(s) still registered after it returned", hint=leak_hint)
+        expect_equal(student_fn(model, x), want, f"{what}, counted a second time", hint=again_hint)

@@ -12,11 +12,10 @@ from ._core import exercise, expect, expect_close, expect_equal, expect_shape
 __all__ = [
     "check_affine_grid",
     "check_attention_map_for_query",
-    "check_attention_residual",
     "check_dot_product_attention",
     "check_grey_world",
     "check_similarity_theta",
-    "check_se_gate",
+    "check_se_block",
     "check_se_parameters",
     "check_tone_curve",
     "check_white_balance",
@@ -134,42 +133,70 @@ def check_dot_product_attention(student_fn):
 
 
 # --- 4.2 -------------------------------------------------------------------------------------------
-def _se_reference(x, w1, b1, w2, b2):
-    return torch.sigmoid(F.relu(x.mean((2, 3)) @ w1.T + b1) @ w2.T + b2)
+def _se_expected(block, x):
+    """What an SE block with the student's own ``fc1`` and ``fc2`` must return (Hu et al., Eq. 2-4)."""
+    z = x.mean((2, 3))  # squeeze: (B, C)
+    s = torch.sigmoid(block.fc2(F.relu(block.fc1(z))))  # excitation: (B, C)
+    return x * s[:, :, None, None]  # scale: (B, C, H, W)
 
 
-@exercise("the squeeze-and-excitation gate", answer=("coursekit.nn.attention.SqueezeExcitation.gate", "coursekit.checks.attention._se_reference"))
-def check_se_gate(student_fn):
-    x = torch.randn(4, 16, 5, 6) + 0.5
-    w1, b1, w2, b2 = torch.randn(4, 16), torch.randn(4), torch.randn(16, 4), torch.randn(16)
-    got = student_fn(x, w1, b1, w2, b2)
-    expect_shape(
-        got,
-        (4, 16),
-        "channel weights for x of shape (4, 16, 5, 6)",
-        hint=(
-            "squeeze: summarise each channel by one number",
-            "take the average of x over H and W: a (B, C) table",
-        ),
-    )
-    expect(
-        bool(((got > 0) & (got < 1)).all()),
-        "the gate's weights should lie in (0, 1)",
-        hint=(
-            "the gate's weights lie between 0 and 1",
-            "finish with a logistic sigmoid (the paper's σ), not a softmax or a ReLU",
-        ),
-    )
-    want = _se_reference(x, w1, b1, w2, b2)
-    expect_close(
-        got,
-        want,
-        "SE gate s = σ(W₂ δ(W₁ z) + b₂)",
-        hint=(
-            "excite: two fully connected layers with a ReLU between them, then the sigmoid",
-            "first layer W₁ with bias b₁, then ReLU, then W₂ with b₂; each layer multiplies the vector by the transpose of its weight",
-        ),
-    )
+@exercise("a squeeze-and-excitation block", answer=("coursekit.nn.attention.SqueezeExcitation.forward",
+                                                     "coursekit.nn.attention.SqueezeExcitation.gate"))
+def check_se_block(student_cls):
+    from torch import nn
+
+    for channels, reduction in [(24, 4), (16, 8)]:
+        hidden = channels // reduction
+        block = student_cls(channels, reduction)
+        expect(isinstance(block, nn.Module), f"SEBlock({channels}, {reduction}) should build an nn.Module", hint=(
+            "the exercise asks for a layer: a class derived from the module base class of PyTorch",
+            "define the class as a subclass of the module base class and call the base class's constructor first",
+        ))
+        layers = [getattr(block, name, None) for name in ("fc1", "fc2")]
+        expect(all(isinstance(layer, nn.Linear) for layer in layers),
+               f"SEBlock({channels}, {reduction}) should keep its two fully connected layers as fc1 and fc2",
+               hint=("the check reads the two fully connected layers by their names",
+                     "store them as attributes named fc1 and fc2, each a fully connected (linear) layer with a bias"))
+        expect_equal((block.fc1.in_features, block.fc1.out_features, block.fc2.in_features, block.fc2.out_features),
+                     (channels, hidden, hidden, channels),
+                     f"fc1 and fc2 of SEBlock({channels}, {reduction}) as (in, out, in, out)", hint=(
+                         "the excitation is a bottleneck: it reduces the C channels to C/r, then goes back to C",
+                         "fc1 maps C to C // r features, fc2 maps C // r back to C (here r is the second argument)",
+                     ))
+        n_params = sum(p.numel() for p in block.parameters())
+        expect_equal(n_params, 2 * channels * hidden + hidden + channels,
+                     f"learnable parameters of SEBlock({channels}, {reduction})", hint=(
+                         "an SE block learns only its two fully connected layers",
+                         "remove any other layer: no convolution, no norm layer; both fully connected layers keep "
+                         "their biases",
+                     ))
+        with torch.no_grad():  # large random weights make every mistake visible
+            for p in block.parameters():
+                p.normal_(0.0, 0.7)
+        # C, H and W all differ, so a wrong axis shows; |x| ≥ 0.2, so the ratio output / x is well defined
+        sign = torch.where(torch.rand(3, channels, 5, 7) < 0.3, -1.0, 1.0)
+        x = sign * (0.2 + torch.rand(3, channels, 5, 7))
+        got = block(x)
+        want = _se_expected(block, x)
+        expect_shape(got, (3, channels, 5, 7), f"SEBlock({channels}, {reduction}) on x of shape (3, {channels}, 5, 7)",
+                     hint=("the block reweighs the channels of its input: the output has the input's shape",
+                           "multiply x by the channel weights, one weight per image and channel, broadcast over H and W"))
+        ratio = (got / x).detach()  # the weight each element was multiplied by
+        expect(bool(((ratio - ratio[:, :, :1, :1]).abs() < 1e-4).all()),
+               "every position of a channel should be scaled by the same weight", hint=(
+                   "SE weighs whole channels: one number per image and channel, the same at every position",
+                   "squeeze first: summarise each channel over all H × W positions into one number, then excite "
+                   "that (B, C) table",
+               ))
+        expect(bool(((ratio >= 0) & (ratio <= 1)).all()), "the channel weights should lie in (0, 1)", hint=(
+            "the weights are gates: between 0 (switch the channel off) and 1 (keep it)",
+            "finish the excitation with the logistic sigmoid σ, not a softmax, a ReLU or nothing",
+        ))
+        expect_close(got, want, f"SEBlock({channels}, {reduction}) output", hint=(
+            "squeeze with the average over positions (not the maximum), per image and channel, never over the batch",
+            "the gate s is σ of fc2 of δ of fc1 of z, with z the per-channel mean over H and W and δ the ReLU; the "
+            "output is x times s",
+        ))
 
 
 @exercise("SE parameter count", answer=("coursekit.nn.attention.SqueezeExcitation.__init__",))
@@ -185,21 +212,6 @@ def check_se_parameters(student_fn):
                 "each layer has a weight matrix and a bias vector; C/r is rounded down",
             ),
         )
-
-
-@exercise("attention residual learning", answer=("coursekit.nn.attention.ResidualAttentionModule.forward",))
-def check_attention_residual(student_fn):
-    trunk, mask = torch.randn(2, 8, 5, 5), torch.rand(2, 8, 5, 5)
-    got = student_fn(trunk, mask)
-    expect_close(
-        got,
-        (1 + mask) * trunk,
-        "H = combine(T, M)",
-        hint=(
-            "attention residual learning keeps the trunk's features when the mask is zero",
-            "the paper's Eq. 3: H = (1 + M) · T, element by element",
-        ),
-    )
 
 
 # --- 4.3 -------------------------------------------------------------------------------------------

@@ -112,31 +112,96 @@ def _info_nce(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
+def _info_nce_slips(a: torch.Tensor, b: torch.Tensor, t: float) -> dict[str, torch.Tensor]:
+    """What realistic slips compute (outside the student's call), to name the slip whose value a wrong answer has."""
+    ce, y = F.cross_entropy, torch.arange(len(a))
+    na, nb = F.normalize(a, dim=1), F.normalize(b, dim=1)
+    s = na @ nb.T / t  # (B, B)
+    both = lambda m: (ce(m, y) + ce(m.T, y)) / 2  # noqa: E731
+    off = s.masked_fill(torch.eye(len(a), dtype=torch.bool), float("-inf"))  # negatives only
+    return {
+        "it looks in one direction only: each row of a searches the rows of b, but the rows of b never search a":
+            ce(s, y),
+        "it looks in one direction only: each row of b searches the rows of a, but not the other way round":
+            ce(s.T, y),
+        "it compares raw dot products: a long code then wins against every other, whatever its direction":
+            both(a @ b.T / t),
+        "the temperature scales the similarities the wrong way: a small temperature must make them larger":
+            both(na @ nb.T * t),
+        "the two directions are added: the loss is their mean": ce(s, y) + ce(s.T, y),
+        "it sums over the pairs of the batch: the loss is the mean over the pairs, so it does not grow with B":
+            (ce(s, y, reduction="sum") + ce(s.T, y, reduction="sum")) / 2,
+        "the right partner is missing from the softmax's denominator: the probability of the right partner is "
+        "its exp-similarity over the sum over ALL candidates, itself included":
+            ((off.logsumexp(1) - s.diag()).mean() + (off.logsumexp(0) - s.diag()).mean()) / 2,
+        "it uses squared Euclidean distances: the loss is defined on cosine similarities":
+            both(-torch.cdist(a, b) ** 2 / t),
+    }
+
+
+_INFO_NCE_HINTS = (
+    "pair i of a must be more similar to row i of b than to any other row of b, and row i of b more similar to "
+    "row i of a than to any other row of a; the loss is the mean of the two",
+    "similarity = cosine similarity (unit-length codes) divided by the temperature; each row is a B-way "
+    "classification whose right class is its own partner, scored by a cross-entropy",
+    "build the (B, B) matrix of similarities; the cross-entropy over its rows with class i for row i is one "
+    "direction, over its columns the other; average the two",
+)
+
+
 @exercise("the symmetric InfoNCE loss", answer=("coursekit.models.shared_space.info_nce", "coursekit.checks.features._info_nce"))
 def check_info_nce(student_fn):
     g = _fresh_generator()
-    a = torch.randn(8, 5, generator=g) * 3
-    b = a + torch.randn(8, 5, generator=g)
-    for t in (0.1, 1.0):
+    for batch, dim, t in ((8, 5, 0.1), (6, 12, 0.5)):  # two shapes: nothing may be hard-coded
+        a = torch.randn(batch, dim, generator=g) * (1 + 3 * torch.rand(batch, 1, generator=g))  # rows of unequal length
+        b = a + torch.randn(batch, dim, generator=g)
+        what = f"info_nce(a, b, temperature={t}) for a, b of shape ({batch}, {dim})"
         got = student_fn(a.clone(), b.clone(), t)
-        expect_shape(
-            got, (), f"info_nce(a, b, temperature={t})", hint=(
-                "the loss is one number for the batch",
-                "return a scalar tensor: average over the batch",
-            )
-        )
-        expect_close(
-            got,
-            _info_nce(a, b, t),
-            f"info_nce(a, b, temperature={t})",
-            rtol=1e-4,
-            atol=1e-6,
-            hint=(
-                "pair i of a should be more similar to pair i of b than to any other row, and the other way round",
-                "normalise every code to unit length, and divide the (B, B) matrix of dot products by the temperature",
-                "average two cross-entropies whose right class for row i is i: one over the rows (a → b) and one over the columns (b → a)",
-            ),
-        )
+        expect_shape(got, (), what, hint=(
+            "the loss is one number for the batch",
+            "return a scalar tensor: the mean over the pairs of the batch",
+        ))
+        want = _info_nce(a, b, t)
+        if not torch.allclose(got.detach().double(), want.double(), rtol=1e-4, atol=1e-6):
+            for slip, value in _info_nce_slips(a, b, t).items():
+                if torch.isfinite(got).all() and torch.allclose(got.detach().double(), value.double(), rtol=1e-4, atol=1e-6):
+                    expect(False, f"{what}: expected {want.item():.4f}, got {got.item():.4f}", hint=slip)
+        expect_close(got, want, what, rtol=1e-4, atol=1e-6, hint=_INFO_NCE_HINTS)
+    # a small temperature: similarities up to 1 / 0.01 = 100, and exp(100) is beyond float32's range (3.4e38)
+    a = torch.randn(16, 8, generator=g)
+    b = a + 0.05 * torch.randn(16, 8, generator=g)
+    got = student_fn(a.clone(), b.clone(), 0.01)
+    expect(isinstance(got, torch.Tensor) and bool(torch.isfinite(got).all()),
+           f"info_nce(a, b, temperature=0.01) for nearly equal a and b: expected {_info_nce(a, b, 0.01).item():.4f}, "
+           f"got {got}", hint=(
+               "with temperature 0.01 a similarity of 1 becomes 100, and e to the 100 overflows float32 to inf",
+               "exp overflows for scores near 100: never exponentiate the similarities yourself; a log-softmax or "
+               "cross-entropy subtracts the row's largest value first and stays finite",
+           ))
+    expect_close(got, _info_nce(a, b, 0.01), "info_nce(a, b, temperature=0.01)", rtol=1e-4, atol=1e-5,
+                 hint=_INFO_NCE_HINTS)
+    # the gradient must reach both encoders' codes
+    a = torch.randn(8, 6, generator=g)
+    b = a + torch.randn(8, 6, generator=g)
+    a_ref, b_ref = a.clone().requires_grad_(), b.clone().requires_grad_()
+    _info_nce(a_ref, b_ref, 0.2).backward()
+    a_in, b_in = a.clone().requires_grad_(), b.clone().requires_grad_()
+    got = student_fn(a_in, b_in, 0.2)
+    expect(isinstance(got, torch.Tensor) and got.requires_grad,
+           "info_nce(a, b, 0.2) for a and b that require gradients: the result carries no gradient", hint=(
+               "the loss trains both encoders: keep every step a differentiable torch operation",
+               "no conversion to a Python number or a NumPy array, no detaching and no gradient-free block between the "
+               "codes and the loss",
+           ))
+    got.backward()
+    for name, x, ref in (("a (the sketch codes)", a_in, a_ref), ("b (the image codes)", b_in, b_ref)):
+        grad = torch.zeros_like(x) if x.grad is None else x.grad
+        expect(bool(grad.abs().sum() > 0), f"info_nce(a, b, 0.2): no gradient reaches {name}", hint=(
+            "both encoders learn from this loss: the gradient must flow into a AND b",
+            "detaching one side stops its gradient: both a AND b must receive one, or one encoder never learns",
+        ))
+        expect_close(grad, ref.grad, f"the gradient of info_nce(a, b, 0.2) with respect to {name.split()[0]}",
+                     rtol=1e-3, atol=1e-6, hint=_INFO_NCE_HINTS)
 
 
 @exercise("recall@k of cross-modal retrieval", answer=("coursekit.metrics.retrieval.recall_at_k",))

@@ -148,6 +148,8 @@ class Glyphs(Dataset):
     Attributes: ``images`` (N, 1, S, S) float in [0, 1]; ``labels`` (N,) long; ``classes`` the
     character of each label; ``class_scripts`` the script of each class; ``fonts`` the font of
     each sample. Classes are balanced (counts differ by at most one) and, for small ``n``, drawn from every script.
+    ``chars`` keeps only these characters of the scripts (``Glyphs(n, scripts=["latin"], chars="ABCDEFGHIJ")``: ten
+    letters, labelled 0–9 in the scripts' order).
     """
 
     def __init__(
@@ -158,8 +160,13 @@ class Glyphs(Dataset):
         fonts: Sequence[str] | None = None,
         seed: int = 0,
         distort: bool | float = True,
+        chars: str | None = None,
     ):
         scripts = list(scripts) if scripts is not None else [s for s in SCRIPTS if s != "digits"]
+        if chars is not None:
+            missing = [ch for ch in chars if not any(ch in SCRIPTS[s] for s in scripts)]
+            if missing:
+                raise ValueError(f"chars {missing} are not in the scripts {scripts}; add their script or drop them")
         unknown = [s for s in scripts if s not in SCRIPTS]
         if unknown:
             raise ValueError(f"unknown scripts {unknown}; available: {', '.join(SCRIPTS)}")
@@ -174,6 +181,8 @@ class Glyphs(Dataset):
         self._class_fonts: list[list[str]] = []
         for script in scripts:
             for ch in SCRIPTS[script]:
+                if chars is not None and ch not in chars:
+                    continue
                 have = [f for f in fonts if ch in _covered(f)]
                 if have:
                     self.classes.append(ch)

@@ -12,6 +12,8 @@
   :class:`SqueezeExcitation` after each convolution block (Hu et al., CVPR 2018).
 * :class:`ResidualAttentionNet` — a two-stage classifier built from
   :class:`ResidualAttentionModule` (Wang et al., CVPR 2017), a teaching-size Attention-56.
+* :func:`widen_to_match` — the widths that give a network without attention the parameters of
+  the network with it (the matched budget of a fair ablation).
 
 These are teaching sizes, not the papers' reference configurations (those are given by the
 layers in :mod:`coursekit.nn.attention` and :mod:`coursekit.nn.stn`).
@@ -20,6 +22,7 @@ layers in :mod:`coursekit.nn.attention` and :mod:`coursekit.nn.stn`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +32,7 @@ from .. import validate
 from ..nn.attention import NonLocalBlock, ResidualAttentionModule, SqueezeExcitation
 from ..nn.stn import SpatialTransformer
 
-__all__ = ["GlyphClassifier", "MirrorNet", "ResidualAttentionNet", "positional_encoding", "rts_distort"]
+__all__ = ["GlyphClassifier", "MirrorNet", "ResidualAttentionNet", "positional_encoding", "rts_distort", "widen_to_match"]
 
 
 def positional_encoding(height: int, width: int, frequencies: int = 6) -> torch.Tensor:
@@ -90,6 +93,44 @@ def rts_distort(
     theta = theta.to(images.dtype).to(images.device)
     grid = F.affine_grid(theta, [b, c, out, out], align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _widths(widths: Sequence[int] | None, width: int, n: int) -> tuple[int, ...]:
+    """The channels of ``n`` stages: ``widths`` as given, or ``width`` doubled at each stage."""
+    if widths is None:
+        return tuple(width * 2**i for i in range(n))
+    widths = tuple(int(w) for w in widths)
+    if len(widths) != n or min(widths) < 1:
+        raise ValueError(f"widths must be {n} positive channel counts, got {widths}")
+    return widths
+
+
+def widen_to_match(
+    build: Callable[[tuple[int, ...]], nn.Module], budget: int, widths: Sequence[int], *, most: float = 1.6
+) -> tuple[int, ...]:
+    """The widths, each at least the given one, whose network ``build(widths)`` has the number of
+    parameters closest to ``budget``: how a network without an attention branch is widened to the
+    parameters of the one with it, so that a comparison changes the mechanism and not the size.
+
+    Tries every width scaled by a common factor from 1 to ``most`` in steps of 1 % (the stages keep their ratios),
+    each with the last stage's width moved by up to ±3 channels for a finer match; networks are
+    built on the meta device (shapes only). On a tie the smaller network wins.
+    """
+    widths = tuple(int(w) for w in widths)
+    candidates = set()
+    for step in range(int((most - 1) / 0.01) + 1):
+        scaled = [max(w, round(w * (1 + 0.01 * step))) for w in widths]
+        for extra in range(-3, 4):
+            last = scaled[-1] + extra
+            if last >= widths[-1]:
+                candidates.add((*scaled[:-1], last))
+
+    def count(ws: tuple[int, ...]) -> int:
+        with torch.device("meta"):
+            return sum(p.numel() for p in build(ws).parameters())
+
+    counts = {ws: count(ws) for ws in sorted(candidates)}
+    return min(counts, key=lambda ws: (abs(counts[ws] - budget), counts[ws]))
 
 
 def _conv(cin: int, cout: int) -> nn.Sequential:
@@ -164,6 +205,8 @@ class GlyphClassifier(nn.Module):
     ``head="flatten"`` replaces global average pooling by a fully connected layer over the whole
     final map (needs ``input_size``). ``stn_size`` makes the transformer output a smaller
     ``stn_size``×``stn_size`` image (a learned zoom, as in the paper's cluttered-MNIST models).
+    ``widths`` sets the three blocks' channels (default ``(width, 2·width, 4·width)``): a network
+    without SE is widened with it to the parameters of one with SE (:func:`widen_to_match`).
     """
 
     def __init__(
@@ -178,8 +221,10 @@ class GlyphClassifier(nn.Module):
         head: str = "pool",
         input_size: int | None = None,
         stn_size: int | None = None,
+        widths: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
+        widths = _widths(widths, width, 3)
         if head not in ("pool", "flatten"):
             raise ValueError(f"head must be 'pool' or 'flatten', got {head!r}")
         if head == "flatten" and input_size is None:
@@ -202,7 +247,7 @@ class GlyphClassifier(nn.Module):
                 input_size = stn_size  # the CNN sees the transformer's (smaller) output
         blocks: list[nn.Module] = []
         cin = in_channels
-        for cout in (width, 2 * width, 4 * width):
+        for cout in widths:
             blocks += [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
             if se:
                 blocks.append(SqueezeExcitation(cout, se_reduction))
@@ -233,6 +278,11 @@ class ResidualAttentionNet(nn.Module):
     ``attention=False`` keeps every residual unit of each attention module (before, trunk, after)
     and removes only the mask branch: the same network as ``(1 + M)·T`` with M = 0, the paper's
     comparison of attention modules against plain residual units of the same depth.
+    ``widths`` gives the stem's and each stage's output channels (``stages + 1`` numbers; default
+    ``width·(1, 2, 4, …)``), so the network without masks can be widened to the same parameters
+    (:func:`widen_to_match`). ``stem_stride=2`` halves the resolution in the stem (the paper's
+    ImageNet stem divides it by four before the first module). ``mask_start`` is passed to every
+    :class:`ResidualAttentionModule` (each mask then starts uniform: the network starts as its ablation).
     """
 
     def __init__(
@@ -243,28 +293,32 @@ class ResidualAttentionNet(nn.Module):
         *,
         stages: int = 2,
         attention: bool = True,
+        widths: Sequence[int] | None = None,
+        stem_stride: int = 1,
+        mask_start: float | None = None,
     ) -> None:
         super().__init__()
+        widths = _widths(widths, width, stages + 1)
         self.in_channels = in_channels
         self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()
-        )
+            nn.Conv2d(in_channels, widths[0], 3, stride=stem_stride, padding=1, bias=False),
+            nn.BatchNorm2d(widths[0]), nn.ReLU(),
+        )  # fmt: skip
         layers: list[nn.Module] = []
-        c = width
         for s in range(stages):
+            c, c_next = widths[s], widths[s + 1]
             if attention:
-                layers.append(ResidualAttentionModule(c, depth=max(1, stages - s + 1)))
+                layers.append(ResidualAttentionModule(c, depth=max(1, stages - s + 1), mask_start=mask_start))
             else:
                 plain = ResidualAttentionModule(c, depth=1)
                 layers.append(nn.Sequential(plain.pre, plain.trunk, plain.post))  # units only, no mask
             layers += [
-                nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=False),
-                nn.BatchNorm2d(2 * c),
+                nn.Conv2d(c, c_next, 3, stride=2, padding=1, bias=False),  # (B, c', H/2, W/2)
+                nn.BatchNorm2d(c_next),
                 nn.ReLU(),
             ]
-            c *= 2
         self.body = nn.Sequential(*layers)
-        self.classifier = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, num_classes))
+        self.classifier = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[-1], num_classes))
 
     def attention_modules(self) -> list[ResidualAttentionModule]:
         return [m for m in self.body if isinstance(m, ResidualAttentionModule)]

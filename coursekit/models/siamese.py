@@ -34,6 +34,7 @@ __all__ = [
     "SiameseNet",
     "n_way_one_shot_accuracy",
     "n_way_tasks",
+    "feature_similarity",
     "one_shot_similarity",
     "pair_batch",
     "pixel_similarity",
@@ -111,34 +112,43 @@ def verification_loss(logits: torch.Tensor, same: torch.Tensor) -> torch.Tensor:
     return nn.functional.binary_cross_entropy_with_logits(logits, same.float())
 
 
-def pair_batch(
-    labels: torch.Tensor, batch_size: int, generator: torch.Generator | None = None
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Sample ``batch_size`` index pairs (i, j) from a labelled set, half same-class, half not.
+def _uniform_below(n: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One uniform integer in [0, n_k) for each entry n_k of ``n`` (K,) -> (K,)."""
+    return (torch.rand(len(n), generator=generator) * n).long().clamp(max=n - 1)
 
-    Returns ``(i, j, same)``, each (batch_size,). Needs at least two examples in some class.
+
+def pair_batch(
+    labels: torch.Tensor, classes: Sequence[int] | None, batch_size: int, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sample ``batch_size`` index pairs (i, j) of a labelled set, half same-class, half not.
+
+    Only images whose label is in ``classes`` (the training classes; None: every class) are ever
+    drawn, so held-out classes stay unseen. The first ``batch_size // 2`` pairs are two *different*
+    images of one class, labelled 1; the others are images of two different classes, labelled 0
+    (Koch et al., sec. 4.2: "sampling random same and different pairs"). Every random number comes
+    from ``generator``: the same generator state gives the same batch.
+
+    ``labels`` (M,) -> ``(i, j, same)``, each (batch_size,); ``i`` and ``j`` index ``labels``.
     """
-    labels = labels.cpu()
-    classes, counts = labels.unique(return_counts=True)
-    if (counts >= 2).sum() == 0 or len(classes) < 2:
-        raise ValueError("pair_batch needs at least two classes and a class with two or more examples")
-    by_class = [torch.nonzero(labels == c).squeeze(1) for c in classes]
-    multi = [m for m in by_class if len(m) >= 2]
-    n_same = batch_size // 2
-    i, j = [], []
-    for _ in range(n_same):
-        members = multi[torch.randint(len(multi), (1,), generator=generator).item()]
-        a, b = torch.randperm(len(members), generator=generator)[:2]
-        i.append(members[a]), j.append(members[b])
-    n_diff = batch_size - n_same
-    ii = torch.randint(len(labels), (n_diff * 3,), generator=generator)
-    jj = torch.randint(len(labels), (n_diff * 3,), generator=generator)
-    keep = labels[ii] != labels[jj]
-    ii, jj = ii[keep][:n_diff], jj[keep][:n_diff]
-    i_all = torch.cat([torch.stack(i), ii])
-    j_all = torch.cat([torch.stack(j), jj])
-    same = torch.cat([torch.ones(n_same, device=labels.device), torch.zeros(len(ii), device=labels.device)])
-    return i_all, j_all, same
+    labels = labels.cpu()  # the sampling runs on the CPU, where the generator lives; callers move the indices
+    wanted = labels.unique() if classes is None else torch.as_tensor(list(classes), dtype=torch.long).unique()
+    by_class = [m for m in (torch.nonzero(labels == c).squeeze(1) for c in wanted) if len(m)]
+    counts = torch.tensor([len(m) for m in by_class], dtype=torch.long, device=labels.device)  # (K,) images of each usable class
+    multi = torch.nonzero(counts >= 2).squeeze(1)  # the classes that can give a same pair
+    if len(by_class) < 2 or len(multi) == 0:
+        raise ValueError("pair_batch needs two classes with images among `classes`, one of them with two or more")
+    members = nn.utils.rnn.pad_sequence(by_class, batch_first=True)  # (K, most images), padded with 0
+    n_same, n_diff = batch_size // 2, batch_size - batch_size // 2
+    c = multi[torch.randint(len(multi), (n_same,), generator=generator)]  # (n_same,) a class per pair
+    a = _uniform_below(counts[c], generator)
+    b = (a + 1 + _uniform_below(counts[c] - 1, generator)) % counts[c]  # another image of that class
+    k = len(by_class)
+    ca = torch.randint(k, (n_diff,), generator=generator)  # (n_diff,)
+    cb = (ca + torch.randint(1, k, (n_diff,), generator=generator)) % k  # any class but ca, uniformly
+    i = torch.cat([members[c, a], members[ca, _uniform_below(counts[ca], generator)]])
+    j = torch.cat([members[c, b], members[cb, _uniform_below(counts[cb], generator)]])
+    same = torch.cat([torch.ones(n_same, device=labels.device), torch.zeros(n_diff, device=labels.device)])
+    return i, j, same
 
 
 def split_by_script(class_scripts: Sequence[str], test_scripts: Sequence[str]) -> tuple[list[int], list[int]]:
@@ -168,7 +178,7 @@ def n_way_tasks(
     indices and ``answer`` (T,) the position of the right class in ``support`` (shuffled).
     """
     g = torch.Generator().manual_seed(seed)
-    labels = labels.cpu()
+    labels = labels.cpu()  # the sampling runs on the CPU, where the generator lives; callers move the indices
     classes = labels.unique()
     by_class = {int(c): torch.nonzero(labels == c).squeeze(1) for c in classes}
     eligible = [c for c, m in by_class.items() if len(m) >= 2]
@@ -229,6 +239,23 @@ def one_shot_similarity(
     logits = net.score(h_query.reshape(-1, emb.shape[1]), h_support.reshape(-1, emb.shape[1]))
     net.train(was_training)
     return torch.sigmoid(logits).reshape(support.shape).cpu()
+
+
+@torch.no_grad()
+def feature_similarity(
+    net: SiameseNet, images: torch.Tensor, support: torch.Tensor, query: torch.Tensor, batch_size: int = 512
+) -> torch.Tensor:
+    """Nearest neighbour in the network's embedding: minus the L1 distance of the embeddings, (T, N).
+
+    The learned head of eq. 1 is left out (all α_j equal), so the similarity is that of the features
+    alone: with an untrained network, a random-feature nearest neighbour baseline.
+    """
+    was_training = net.training
+    net.eval()
+    dev = next(net.parameters()).device
+    emb = torch.cat([net.embed(images[i : i + batch_size].to(dev)) for i in range(0, len(images), batch_size)]).cpu()
+    net.train(was_training)
+    return -(emb[query][:, None, :] - emb[support]).abs().sum(-1)  # (T, 1, D) - (T, N, D) -> (T, N)
 
 
 def pixel_similarity(images: torch.Tensor, support: torch.Tensor, query: torch.Tensor) -> torch.Tensor:

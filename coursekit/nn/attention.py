@@ -301,9 +301,16 @@ class ResidualAttentionModule(nn.Module):
     convolutions and a sigmoid) → ``(1 + M) · T`` → ``p`` units. The paper's hyper-parameters
     are p=1, t=2, r=1; its first stage (56×56 maps) uses depth 3 (two skip connections).
     ``.last_mask`` keeps the mask M (B, C, H, W) of the last forward pass.
+
+    ``mask_start`` (our option, off by default): the mask head's last 1×1 convolution starts with
+    zero weights and the bias ``logit(mask_start)``, so M starts at that value everywhere and the
+    module at ``(1 + mask_start)·T``: its own ablation (the same units without a mask) up to a
+    constant factor. The paper initialises every layer at random, so its masks start near 0.5
+    with random variation over positions.
     """
 
-    def __init__(self, channels: int, depth: int = 2, *, p: int = 1, t: int = 2, r: int = 1) -> None:
+    def __init__(self, channels: int, depth: int = 2, *, p: int = 1, t: int = 2, r: int = 1,
+                 mask_start: float | None = None) -> None:
         super().__init__()
         if not isinstance(channels, int) or channels < 1:
             raise ValueError(f"channels must be a positive int, got {channels!r}")
@@ -324,6 +331,11 @@ class ResidualAttentionModule(nn.Module):
             nn.BatchNorm2d(channels), nn.ReLU(), nn.Conv2d(channels, channels, 1, bias=False),
             nn.BatchNorm2d(channels), nn.ReLU(), nn.Conv2d(channels, channels, 1), nn.Sigmoid(),
         )  # fmt: skip
+        if mask_start is not None:
+            if not 0 < mask_start < 1:
+                raise ValueError(f"mask_start must lie in (0, 1) (the sigmoid's range), got {mask_start}")
+            nn.init.zeros_(self.mask_head[-2].weight)
+            nn.init.constant_(self.mask_head[-2].bias, math.log(mask_start / (1 - mask_start)))  # σ⁻¹
         self.post = nn.Sequential(*[_PreActUnit(channels) for _ in range(p)])
         self.last_mask: torch.Tensor | None = None
 
