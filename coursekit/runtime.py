@@ -108,10 +108,14 @@ class Profile:
     def count(self, **by_profile: int) -> int:
         """:meth:`pick` for a number of examples: ``P.count(smoke=128, cpu=2048, gpu=8192)``.
 
-        The same value as ``pick``, except in a dry run (``max_examples`` set), where it is capped.
+        The same value as ``pick``, except in a dry run (``max_examples`` set), where it is capped,
+        but never below the ``smoke`` value: the smallest count the notebook is known to run with
+        (a one-shot task, say, needs two images of each held-out class).
         """
         n = self.pick(**by_profile)
-        return n if self.max_examples is None else min(n, self.max_examples)
+        if self.max_examples is None:
+            return n
+        return min(n, max(self.max_examples, by_profile.get("smoke", 0)))
 
     def scaled(self, channels: int, minimum: int = 4) -> int:
         """Scale a reference channel count by the profile's width, rounded to a multiple of 4."""

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["draw_shared_space", "draw_unet", "show_images", "show_rows", "to_numpy_image"]
+__all__ = ["draw_graybox", "draw_shared_space", "draw_unet", "show_images", "show_rows", "to_numpy_image"]
 
 
 def to_numpy_image(img: Any, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
@@ -238,4 +238,87 @@ def draw_unet(net: Any, size: int, ax: Any = None) -> Any:
     ax.legend(loc="lower left", fontsize=8, frameon=False)
     ax.set(xlim=(x_in - 0.6, x_out + 0.6), ylim=(-1.2, depth + 0.9))
     ax.set_title(f"U-Net, depth {depth}: each box is a level's feature maps (channels above, side inside)", fontsize=10)
+    return ax.figure
+
+
+def draw_graybox(photo: Any = None, low_res: int = 64, filters: Sequence[str] = ("gamma", "white_balance", "exposure"),
+                 ax: Any = None) -> Any:
+    """Gray-box vs black-box image editing, drawn (notebook 4.4; after Hu et al., "Exposure",
+    SIGGRAPH 2018, whose networks read a 64×64 copy of the photo).
+
+    Top lane (gray box): the full-resolution photo → a ``low_res``×``low_res`` copy → a CNN → a few
+    numbers, the parameters of the named differentiable ``filters`` → the filters run on every pixel
+    of the full-resolution photo. Bottom lane (black box): a pixel-to-pixel CNN runs on every pixel
+    and outputs the pixels. ``photo``: an optional example image (C, H, W) drawn as the input.
+    Returns the matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Polygon
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(12, 4.4))
+    ax.set(xlim=(0, 12.4), ylim=(-0.3, 4.8), aspect="equal")
+    ax.axis("off")
+    arrow = dict(arrowstyle="-|>", mutation_scale=14, lw=1.4, color="0.25")
+    grey, black = "tab:blue", "0.2"
+
+    def picture(x: float, y: float, side: float, label: str, pixelate: int | None = None) -> None:
+        if photo is None:
+            ax.add_patch(FancyBboxPatch((x, y), side, side, boxstyle="square,pad=0", fc="0.9", ec="0.3"))
+        else:
+            img = torch.as_tensor(photo).float()
+            h, w = img.shape[-2:]
+            m = min(h, w)  # the central square, so that the photo keeps its proportions
+            img = img[..., (h - m) // 2: (h - m) // 2 + m, (w - m) // 2: (w - m) // 2 + m]
+            if pixelate is not None:
+                img = torch.nn.functional.interpolate(img[None], size=(pixelate, pixelate), mode="area")[0]
+            ax.imshow(to_numpy_image(img), extent=(x, x + side, y, y + side), interpolation="nearest", zorder=2)
+        ax.text(x + side / 2, y - 0.1, label, ha="center", va="top", fontsize=9)
+
+    def network(x0: float, x1: float, yc: float, label: str, colour: str) -> None:
+        ax.add_patch(Polygon([(x0, yc - 0.55), (x1, yc - 0.2), (x1, yc + 0.2), (x0, yc + 0.55)], fc=colour,
+                             alpha=0.25, ec=colour, lw=1.5))
+        ax.text((x0 + x1) / 2, yc, label, ha="center", va="center", fontsize=9)
+
+    def box(x: float, y: float, w: float, h: float, text: str, colour: str) -> None:
+        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.05", fc="white", ec=colour, lw=1.5))
+        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=9)
+
+    # gray box: photo → small copy → CNN → a few numbers → filters on the full-resolution photo
+    yc = 3.55
+    picture(0.1, yc - 0.8, 1.6, "full-resolution photo\n(any H × W)")
+    ax.add_patch(FancyArrowPatch((1.8, yc), (2.45, yc), **arrow))
+    ax.text(2.12, yc + 0.12, "shrink", ha="center", va="bottom", fontsize=8)
+    picture(2.5, yc - 0.3, 0.6, f"{low_res}×{low_res} copy", pixelate=low_res)
+    ax.add_patch(FancyArrowPatch((3.15, yc), (3.5, yc), **arrow))
+    network(3.5, 5.0, yc, "CNN", grey)
+    ax.add_patch(FancyArrowPatch((5.0, yc), (5.4, yc), **arrow))
+    names = {"gamma": "γ", "white_balance": "WB a, b", "exposure": "EV"}
+    numbers = "\n".join(names.get(f, f.replace("_", " ")) for f in filters)
+    box(5.45, yc - 0.55, 1.1, 1.1, f"a few\nnumbers\n{numbers}", grey)
+    ax.add_patch(FancyArrowPatch((6.6, yc), (7.1, yc), **arrow))
+    chain = " → ".join(f.replace("_", " ") for f in filters)
+    box(7.15, yc - 0.5, 2.6, 1.0, "differentiable filters,\napplied in order:\n" + chain.replace(" → ", " →\n", 1),
+        grey)
+    ax.add_patch(FancyArrowPatch((1.75, yc - 0.7), (8.45, yc - 0.58), connectionstyle="arc3,rad=0.1",
+                                 color=grey, lw=1.2, ls="--", arrowstyle="-|>", mutation_scale=12))
+    ax.text(5.6, yc - 1.2, "the filters run on every pixel of the full-resolution photo", color=grey, fontsize=8,
+            ha="center")
+    ax.add_patch(FancyArrowPatch((9.8, yc), (10.3, yc), **arrow))
+    picture(10.35, yc - 0.8, 1.6, "edited photo,\nfull resolution")
+    ax.text(0.1, 4.65, "gray box (Exposure): predict the knobs, let known operations edit", fontsize=10,
+            color=grey, weight="bold")
+    # black box: every pixel through the CNN
+    yb = 0.6
+    picture(0.1, yb - 0.8, 1.6, "")
+    ax.add_patch(FancyArrowPatch((1.8, yb), (3.5, yb), **arrow))
+    ax.text(2.65, yb + 0.1, "every pixel", ha="center", va="bottom", fontsize=8)
+    network(3.5, 5.0, yb, "pixel CNN", black)
+    ax.text(4.25, yb - 0.7, "each output pixel sees a small window;\ncost grows with H × W", fontsize=8, ha="center",
+            va="top")
+    ax.add_patch(FancyArrowPatch((5.0, yb), (10.3, yb), **arrow))
+    ax.text(7.6, yb + 0.1, "every output pixel (no readable parameters)", ha="center", va="bottom", fontsize=8)
+    picture(10.35, yb - 0.8, 1.6, "")
+    ax.text(0.1, 1.65, "black box: a pixel-to-pixel network outputs the pixels", fontsize=10, color=black,
+            weight="bold")
     return ax.figure

@@ -4,10 +4,8 @@ import torch.nn.functional as F
 from _solutions import solution_function  # the solution notebooks' answers
 from torch import nn
 
-from coursekit import baselines
 from coursekit.checks import _core
 from coursekit.checks import attention as C
-from coursekit.models import exposure as X
 from coursekit.nn.attention import SqueezeExcitation
 from coursekit.nn.stn import affine_grid
 
@@ -82,13 +80,6 @@ class _SEWrapsCourse(_SEBlock):  # the shortcut hidden inside forward
         return x * SqueezeExcitation.gate(self, x)[:, :, None, None]
 
 
-def _tone_no_norm(img, slopes):
-    out = torch.zeros_like(img)
-    for i in range(8):
-        out = out + (img - i / 8).clamp(0, 1 / 8) * slopes[:, None, i, None, None]
-    return out
-
-
 def _sim(a, s, tx, ty):
     import math
 
@@ -135,20 +126,6 @@ CASES = {
         [
             lambda a, h, w, x, y: a[0, x * h + y].reshape(h, w),
             lambda a, h, w, x, y: a[0, :, y * w + x].reshape(h, w),
-        ],
-    ),
-    "white_balance": (
-        C.check_white_balance,
-        X.white_balance,
-        [lambda img, lr: img * torch.cat([torch.ones(len(lr), 1), lr.exp()], 1)[:, :, None, None]],
-    ),
-    "tone_curve": (C.check_tone_curve, X.tone, [_tone_no_norm]),
-    "grey_world": (
-        C.check_grey_world,
-        baselines.grey_world,
-        [
-            lambda img: img / img.mean((2, 3), keepdim=True),
-            lambda img: img - img.mean((2, 3), keepdim=True) + 0.5,
         ],
     ),
 }

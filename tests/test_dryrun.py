@@ -37,3 +37,10 @@ def test_count_is_pick_except_in_a_dry_run(monkeypatch):
     monkeypatch.setenv("COURSEKIT_MAX_EXAMPLES", "256")
     assert runtime.profile("gpu").count(smoke=8, cpu=2048, gpu=8192) == 256
     assert runtime.profile("smoke").count(smoke=8, cpu=2048, gpu=8192) == 8
+    # never below the smoke count, the smallest the notebook runs with (2.4 needs 640 glyphs)
+    assert runtime.profile("gpu").count(smoke=640, cpu=4096, gpu=20000) == 640
+    assert runtime.profile("gpu").count(smoke=640, cpu=4096, gpu=500) == 500
+
+
+def test_the_report_strips_ipythons_colour_codes():
+    assert dryrun._ANSI.sub("", "\x1b[31mValueError\x1b[39m: 5-way tasks need \x1b[32m5\x1b[0m") == "ValueError: 5-way tasks need 5"

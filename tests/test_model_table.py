@@ -433,9 +433,20 @@ ROWS: list[Row] = [
     Row("SAGAN-D-teaching", lambda: sagan.Discriminator(1, CPU.scaled(64, minimum=8), 32), _images(2, 1, 32, 32),
         ((2,),), 167_138),
     # ======================================================================= 4.4 gray-box learning
-    # 4.4: three filters, low_res 32; measured with count_params
-    Row("ExposureNet-teaching", lambda: exposure.ExposureNet(["gamma", "white_balance", "exposure"], low_res=32),
-        _images(2, 3, 64, 64), ((2, 3, 64, 64), (2,), (2, 2), (2,)), 69_380),
+    # the authors' actor layout (agent.py feature_extractor: 4×4/2 convs 32, 64, 128, 256 on 64×64 → 4096
+    # features; FC 128), with our 6 input channels (image + log) and one shared head for the 39 raw values
+    # of the eight filters (1 + 1 + 2 + 1 + 8 + 1 + 1 + 24); by hand
+    Row("ExposureNet-paper", lambda: exposure.ExposureNet(), _images(2, 3, 64, 64),
+        ((2, 3, 64, 64), (2,), (2,), (2, 2), (2,), (2, 8), (2,), (2,), (2, 3, 8)),
+        conv(6, 32, 4) + conv(32, 64, 4) + conv(64, 128, 4) + conv(128, 256, 4) + lin(4096, 128) + lin(128, 39)),
+    # 4.4: three filters, low_res 32, widths (16, 16, 32, 32), FC 32 (the cpu profile); by hand
+    Row("ExposureNet-teaching", lambda: exposure.ExposureNet(["gamma", "white_balance", "exposure"], low_res=32,
+                                                             widths=(16, 16, 32, 32), hidden=32),
+        _images(2, 3, 64, 64), ((2, 3, 64, 64), (2,), (2, 2), (2,)),
+        conv(6, 16, 4) + conv(16, 16, 4) + conv(16, 32, 4) + conv(32, 32, 4) + lin(128, 32) + lin(32, 4)),
+    # 4.4's black box: five 3×3 convs, width 34, image + log in, residual out (the cpu profile); by hand
+    Row("PixelCNN-teaching", lambda: exposure.PixelCNN(width=34, depth=5), _images(2, 3, 32, 32), ((2, 3, 32, 32),),
+        conv(6, 34, 3) + 3 * conv(34, 34, 3) + conv(34, 3, 3)),
 ]
 
 

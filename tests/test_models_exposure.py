@@ -102,7 +102,7 @@ def test_inverse_of_any_hidden_edit_is_reachable_by_the_filters():
 
 def test_net_overfits_a_fixed_edit():
     torch.manual_seed(0)
-    net = X.ExposureNet(["gamma", "exposure"], low_res=16, width=8, hidden=16)
+    net = X.ExposureNet(["gamma", "exposure"], low_res=16, widths=(8, 8, 8, 8), hidden=16)
     x = torch.rand(8, 3, 16, 16) * 0.8 + 0.1
     target = X.exposure(X.gamma(x, 0.6), 0.5)
     first, last = overfit(net, (x, target), lambda m, b: (m(b[0])[0] - b[1]).abs().mean(), steps=60, lr=1e-2)
@@ -121,3 +121,28 @@ def test_baseline_and_errors():
     with pytest.raises(ValueError, match="unknown filters"):
         X.ExposureNet(["blur"])
     assert math.isfinite(float(X.contrast(img, torch.ones(2)).sum()))
+
+
+def test_reference_layout_is_the_authors():
+    """ExposureNet() is the authors' actor layout (agent.py feature_extractor): 64×64 → 4×4×256 = 4096."""
+    net = X.ExposureNet()
+    assert net.n_features == X.AUTHORS_FEATURES == 4096
+    assert [m.out_channels for m in net.features if isinstance(m, torch.nn.Conv2d)] == [32, 64, 128, 256]
+    assert net.regressor[0].out_features == 128
+    with pytest.raises(ValueError, match="4 widths"):
+        X.ExposureNet(widths=(8, 8))
+
+
+def test_pixel_cnn_is_local_and_starts_near_the_identity():
+    torch.manual_seed(0)
+    cnn = X.PixelCNN(width=8, depth=4)
+    assert cnn.receptive_field == 9
+    x = torch.rand(1, 3, 20, 20, requires_grad=True)
+    out = cnn(x)
+    assert out.shape == x.shape
+    out[0, :, 10, 10].sum().backward()
+    touched = x.grad[0].abs().sum(0) > 0  # the input pixels that output pixel (10, 10) depends on
+    rows, cols = touched.nonzero().T
+    assert rows.min() == 6 and rows.max() == 14 and cols.min() == 6 and cols.max() == 14
+    with pytest.raises(ValueError, match="depth"):
+        X.PixelCNN(depth=1)

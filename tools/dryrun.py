@@ -21,6 +21,7 @@ Instructor tooling: run it from the repository root of a checkout (``tools`` is 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 import traceback
@@ -29,6 +30,8 @@ from pathlib import Path
 from .build import ROOT, cell_seconds, execute_notebook
 
 __all__ = ["DRY_ENV", "main", "run"]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # IPython colours its tracebacks
 
 #: The environment of a dry run: gpu profile, CPU, two steps per training loop, capped example counts.
 DRY_ENV = {
@@ -54,7 +57,7 @@ def run(names: list[str] | None = None, *, timeout: int = 900, out: Path | None 
             rows.append({"name": path.name, "seconds": seconds, "error": ""})
         except Exception as e:  # report every notebook, then fail
             nb = getattr(e, "nb", None)
-            text = "".join(traceback.format_exception_only(type(e), e)).strip()
+            text = _ANSI.sub("", "".join(traceback.format_exception_only(type(e), e))).strip()  # no colour codes
             rows.append({"name": path.name, "seconds": time.perf_counter() - t0, "error": text[-1500:]})
         row = rows[-1]
         slowest = sorted(cell_seconds(nb), key=lambda c: -c[1])[:3] if nb is not None else []

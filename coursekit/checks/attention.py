@@ -1,4 +1,4 @@
-"""Exercise checks for section 4 (attention and gray-box learning), notebooks 4.1–4.4."""
+"""Exercise checks for section 4 (attention), notebooks 4.1–4.3 (4.4's are in :mod:`.exposure`)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,9 @@ __all__ = [
     "check_affine_grid",
     "check_attention_map_for_query",
     "check_dot_product_attention",
-    "check_grey_world",
     "check_similarity_theta",
     "check_se_block",
     "check_se_parameters",
-    "check_tone_curve",
-    "check_white_balance",
 ]
 
 
@@ -231,98 +228,5 @@ def check_attention_map_for_query(student_fn):
         hint=(
             "positions are flattened row by row",
             "the query at column x and row y has index y·W + x; take it from image 0",
-        ),
-    )
-
-
-# --- 4.4 -------------------------------------------------------------------------------------------
-def _wb_reference(img, log_ratios):
-    from ..models.exposure.filters import white_balance
-
-    return white_balance(img, log_ratios)
-
-
-@exercise("the white-balance filter", answer=("coursekit.models.exposure.filters.white_balance", "coursekit.checks.attention._wb_reference"))
-def check_white_balance(student_fn):
-    img, lr = torch.rand(3, 3, 4, 5), torch.rand(3, 2) - 0.5
-    got = student_fn(img, lr)
-    expect_shape(got, (3, 3, 4, 5), "white-balanced images", hint=(
-        "white balance multiplies each channel by its own gain",
-        "the output has the shape of the input image",
-    ))
-    grey = torch.full((1, 3, 2, 2), 0.5)
-    expect_close(
-        student_fn(grey, torch.zeros(1, 2)),
-        grey,
-        "log ratios of zero should leave the image unchanged",
-        hint=(
-            "zero log ratios must leave the image unchanged",
-            "the gains (1, eᵃ, eᵇ) are divided by their luminance 0.27·1 + 0.67·eᵃ + 0.06·eᵇ",
-        ),
-    )
-    expect_close(
-        got,
-        _wb_reference(img, lr),
-        "white balance with random log ratios",
-        hint=(
-            "the filter changes the colour but not the brightness",
-            "divide the gains (1, eᵃ, eᵇ) by 0.27·1 + 0.67·eᵃ + 0.06·eᵇ, per image",
-        ),
-    )
-
-
-@exercise("the tone curve", answer=("coursekit.models.exposure.filters.tone",))
-def check_tone_curve(student_fn):
-    from ..models.exposure.filters import tone
-
-    img, slopes = torch.rand(2, 3, 5, 5), 0.5 + 1.5 * torch.rand(2, 8)
-    got = student_fn(img, slopes)
-    expect_shape(got, (2, 3, 5, 5), "tone-mapped images")
-    ends = torch.tensor([0.0, 1.0]).reshape(1, 1, 1, 2).expand(2, 3, 1, 2).contiguous()
-    expect_close(
-        student_fn(ends, slopes),
-        ends,
-        "the curve must map 0 to 0 and 1 to 1",
-        hint=(
-            "the curve must map 0 to 0 and 1 to 1 whatever the slopes",
-            "divide by the sum of the slopes and multiply by the number of segments K",
-        ),
-    )
-    expect_close(
-        got,
-        tone(img, slopes),
-        "tone curve with random slopes",
-        hint=(
-            "the curve adds up K segments, each rising with its own slope",
-            "segment k contributes s_k times the part of x that falls in [k/K, (k + 1)/K], which is between 0 and 1/K",
-            "f(x) = K / Σ s · Σ_k s_k · clip(x − k/K, 0, 1/K)",
-        ),
-    )
-
-
-@exercise("grey-world white balance", answer=("coursekit.baselines.grey_world",))
-def check_grey_world(student_fn):
-    from ..baselines import grey_world
-
-    img = torch.rand(3, 3, 6, 6) * torch.tensor([1.0, 0.6, 0.3])[None, :, None, None]
-    got = student_fn(img)
-    expect_shape(got, (3, 3, 6, 6), "balanced images")
-    m = got.mean((2, 3))
-    expect_close(
-        m,
-        m.mean(1, keepdim=True).expand(-1, 3),
-        "after grey world, the channel means should be equal",
-        hint=(
-            "grey world makes the three channel means of each image equal",
-            "scale each channel by (the target grey) / (that channel's mean), per image",
-        ),
-    )
-    expect_close(
-        got,
-        grey_world(img),
-        "grey-world result",
-        hint=(
-            "the overall brightness should stay the same",
-            "the target grey is the mean of the three channel means",
         ),
     )

@@ -1,6 +1,7 @@
 """The hidden edits of notebook 4.4: random retouching parameters that degrade clean photos.
 
-Training pairs for Exposure's supervised setting (Hu et al., SIGGRAPH 2018) are synthesised:
+Notebook 4.4 trains with paired data, which Exposure (Hu et al., SIGGRAPH 2018) does not need
+(it learns from unpaired photos with reinforcement learning and a GAN critic). The pairs are synthesised:
 a clean photo, and the same photo under a random white balance, exposure and gamma. This module
 samples those parameters; applying them is
 :func:`coursekit.models.exposure.degrade` (the filters themselves), and its inverse
@@ -30,8 +31,7 @@ def random_degradation(
     [-wb, wb] — inside the filters' ranges, so that the inverse edit is reachable (1/2.8 ≥ 1/3).
     γ spans nearly the filter's whole range: γ multiplies the spread of the log intensities, and
     photo patches differ in that spread by themselves (a flat wall vs a window), so a mild γ
-    (0.6–1.7) cannot be told apart from the scene's own contrast (measured: the recovered γ was
-    no better than a constant guess; over 0.36–2.8 it is).
+    would be hard to tell apart from the scene's own contrast.
     """
     u = lambda *shape: torch.rand(*shape, generator=generator)  # noqa: E731
     lg = (math.log(gamma_range[0]), math.log(gamma_range[1]))

@@ -212,8 +212,9 @@ FILTERS: dict[str, dict] = {
         "param": lambda r: tanh_range(r, 0.9, 1.1).reshape(-1, 3, CURVE_STEPS),
     },
 }  # fmt: skip
-"""The filters, with the authors' parameter ranges (``config.py``: exposure_range 3.5, gamma_range 3,
-log white-balance range 0.5, tone_curve_range (0.5, 2), color_curve_range (0.90, 1.10))."""
+"""The filters, with the authors' parameter ranges (``config_example.py``: exposure_range 3.5,
+gamma_range 3, tone_curve_range (0.5, 2), color_curve_range (0.90, 1.10); ``filters.py``,
+``ImprovedWhiteBalanceFilter``: log_wb_range 0.5, with the red gain fixed at 1)."""
 
 
 def check_filter_names(names: Sequence[str]) -> None:
