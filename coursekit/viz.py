@@ -306,7 +306,7 @@ def draw_graybox(photo: Any = None, low_res: int = 64, filters: Sequence[str] = 
             ha="center")
     ax.add_patch(FancyArrowPatch((9.8, yc), (10.3, yc), **arrow))
     picture(10.35, yc - 0.8, 1.6, "edited photo,\nfull resolution")
-    ax.text(0.1, 4.65, "gray box (Exposure): predict the knobs, let known operations edit", fontsize=10,
+    ax.text(0.1, 4.65, "gray box (after Exposure): predict the knobs, let known operations edit", fontsize=10,
             color=grey, weight="bold")
     # black box: every pixel through the CNN
     yb = 0.6
