@@ -87,6 +87,24 @@ def show_rows(rows: dict[str, Any], n: int = 8, size: float = 1.4,
     return fig
 
 
+def _diagram_canvas(ax: Any, figsize: tuple[float, float], xlim: tuple[float, float] | None = None,
+                    ylim: tuple[float, float] | None = None) -> Any:
+    """The axes an idea diagram draws on: a new figure unless ``ax`` is given, no frame, equal
+    units when the limits are fixed."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    if xlim is not None:
+        ax.set(xlim=xlim, ylim=ylim, aspect="equal")
+    ax.axis("off")
+    return ax
+
+
+#: the arrow style of the idea diagrams (draw_shared_space, draw_graybox)
+_ARROW = dict(arrowstyle="-|>", mutation_scale=14, lw=1.4, color="0.25")
+
+
 def draw_shared_space(sketch: Any = None, image: Any = None, ax: Any = None) -> Any:
     """The idea of a shared feature space, drawn: two domains → two encoders → one code space →
     one decoder, with the alignment losses that tie the encoders together (notebook 2.2; after
@@ -98,11 +116,8 @@ def draw_shared_space(sketch: Any = None, image: Any = None, ax: Any = None) -> 
     import matplotlib.pyplot as plt
     from matplotlib.patches import Ellipse, FancyArrowPatch, FancyBboxPatch, Polygon
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(11, 4.6))
-    ax.set(xlim=(0, 11), ylim=(-0.9, 4.6), aspect="equal")
-    ax.axis("off")
-    arrow = dict(arrowstyle="-|>", mutation_scale=14, lw=1.4, color="0.25")
+    ax = _diagram_canvas(ax, (11, 4.6), (0, 11), (-0.9, 4.6))
+    arrow = dict(_ARROW)  # a copy: callers may change it
     blue, orange = "tab:blue", "tab:orange"
 
     def thumbnail(img: Any, x: float, y: float, label: str, colour: str) -> None:
@@ -180,14 +195,11 @@ def draw_unet(net: Any, size: int, ax: Any = None) -> Any:
     read); ``size``: the input side. After Ronneberger et al., "U-Net", MICCAI 2015, Fig. 1. Returns
     the matplotlib figure.
     """
-    import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, Rectangle
 
     down, bottom, up = _unet_levels(net, size)
     depth = len(down)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(2.2 * depth + 5, 1.1 * depth + 2.6))
-    ax.axis("off")
+    ax = _diagram_canvas(ax, (2.2 * depth + 5, 1.1 * depth + 2.6))
     arrow = dict(arrowstyle="-|>", mutation_scale=12, lw=1.3)
 
     def box(x: float, y: float, channels: int, side: int, colour: str) -> tuple[float, float]:
@@ -252,15 +264,11 @@ def draw_graybox(photo: Any = None, low_res: int = 64, filters: Sequence[str] = 
     and outputs the pixels. ``photo``: an optional example image (C, H, W) drawn as the input.
     Returns the matplotlib figure.
     """
-    import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Polygon
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(12, 4.4))
-    ax.set(xlim=(0, 12.4), ylim=(-0.3, 4.8), aspect="equal")
-    ax.axis("off")
-    arrow = dict(arrowstyle="-|>", mutation_scale=14, lw=1.4, color="0.25")
-    grey, black = "tab:blue", "0.2"
+    ax = _diagram_canvas(ax, (12, 4.4), (0, 12.4), (-0.3, 4.8))
+    arrow = dict(_ARROW)  # a copy: callers may change it
+    gray_box, black_box = "tab:blue", "0.2"  # the colours of the two lanes
 
     def picture(x: float, y: float, side: float, label: str, pixelate: int | None = None) -> None:
         if photo is None:
@@ -291,34 +299,34 @@ def draw_graybox(photo: Any = None, low_res: int = 64, filters: Sequence[str] = 
     ax.text(2.12, yc + 0.12, "shrink", ha="center", va="bottom", fontsize=8)
     picture(2.5, yc - 0.3, 0.6, f"{low_res}×{low_res} copy", pixelate=low_res)
     ax.add_patch(FancyArrowPatch((3.15, yc), (3.5, yc), **arrow))
-    network(3.5, 5.0, yc, "CNN", grey)
+    network(3.5, 5.0, yc, "CNN", gray_box)
     ax.add_patch(FancyArrowPatch((5.0, yc), (5.4, yc), **arrow))
     names = {"gamma": "γ", "white_balance": "WB a, b", "exposure": "EV"}
     numbers = "\n".join(names.get(f, f.replace("_", " ")) for f in filters)
-    box(5.45, yc - 0.55, 1.1, 1.1, f"a few\nnumbers\n{numbers}", grey)
+    box(5.45, yc - 0.55, 1.1, 1.1, f"a few\nnumbers\n{numbers}", gray_box)
     ax.add_patch(FancyArrowPatch((6.6, yc), (7.1, yc), **arrow))
     chain = " → ".join(f.replace("_", " ") for f in filters)
     box(7.15, yc - 0.5, 2.6, 1.0, "differentiable filters,\napplied in order:\n" + chain.replace(" → ", " →\n", 1),
-        grey)
+        gray_box)
     ax.add_patch(FancyArrowPatch((1.75, yc - 0.7), (8.45, yc - 0.58), connectionstyle="arc3,rad=0.1",
-                                 color=grey, lw=1.2, ls="--", arrowstyle="-|>", mutation_scale=12))
-    ax.text(5.6, yc - 1.2, "the filters run on every pixel of the full-resolution photo", color=grey, fontsize=8,
+                                 color=gray_box, lw=1.2, ls="--", arrowstyle="-|>", mutation_scale=12))
+    ax.text(5.6, yc - 1.2, "the filters run on every pixel of the full-resolution photo", color=gray_box, fontsize=8,
             ha="center")
     ax.add_patch(FancyArrowPatch((9.8, yc), (10.3, yc), **arrow))
     picture(10.35, yc - 0.8, 1.6, "edited photo,\nfull resolution")
     ax.text(0.1, 4.65, "gray box (after Exposure): predict the knobs, let known operations edit", fontsize=10,
-            color=grey, weight="bold")
+            color=gray_box, weight="bold")
     # black box: every pixel through the CNN
     yb = 0.6
     picture(0.1, yb - 0.8, 1.6, "")
     ax.add_patch(FancyArrowPatch((1.8, yb), (3.5, yb), **arrow))
     ax.text(2.65, yb + 0.1, "every pixel", ha="center", va="bottom", fontsize=8)
-    network(3.5, 5.0, yb, "pixel CNN", black)
+    network(3.5, 5.0, yb, "pixel CNN", black_box)
     ax.text(4.25, yb - 0.7, "each output pixel sees a small window;\ncost grows with H × W", fontsize=8, ha="center",
             va="top")
     ax.add_patch(FancyArrowPatch((5.0, yb), (10.3, yb), **arrow))
     ax.text(7.6, yb + 0.1, "every output pixel (no readable parameters)", ha="center", va="bottom", fontsize=8)
     picture(10.35, yb - 0.8, 1.6, "")
-    ax.text(0.1, 1.65, "black box: a pixel-to-pixel network outputs the pixels", fontsize=10, color=black,
+    ax.text(0.1, 1.65, "black box: a pixel-to-pixel network outputs the pixels", fontsize=10, color=black_box,
             weight="bold")
     return ax.figure
