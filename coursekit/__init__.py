@@ -4,7 +4,7 @@ Layers, top row first; a module imports only from its own row and the rows below
 (``tests/test_layers.py`` holds this table and fails on an upward import)::
 
     6  checks
-    5  train, models.style, metrics, analysis, viz, widgets, baselines, doctor
+    5  train, models.style, metrics, analysis, viz, viz_ideas, widgets, baselines, doctor
     4  models
     3  nn, losses, features, pretrained
     2  data

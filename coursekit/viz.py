@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["draw_graybox", "draw_shared_space", "draw_unet", "show_images", "show_rows", "to_numpy_image"]
+__all__ = ["draw_autoencoder", "draw_graybox", "draw_taskonomy", "draw_shared_space", "draw_unet", "show_images", "show_rows", "to_numpy_image"]
 
 
 def to_numpy_image(img: Any, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
@@ -330,3 +330,6 @@ def draw_graybox(photo: Any = None, low_res: int = 64, filters: Sequence[str] = 
     ax.text(0.1, 1.65, "black box: a pixel-to-pixel network outputs the pixels", fontsize=10, color=black_box,
             weight="bold")
     return ax.figure
+
+
+from .viz_ideas import draw_autoencoder, draw_taskonomy  # noqa: E402  (the idea diagrams of section 2)

@@ -31,14 +31,18 @@ def test_edge_weighted_mse():
 
 
 def _loss_map_variant(target, radius=2, alpha=6.0, beta=-2.0, bins=10, *, invert=False, counts=False,
-                      window=None, pad_counts=False):
+                      window=None, pad_counts=False, no_cap=False, every_pixel=False):
     """The loss map written plainly, with one realistic mistake switched on at a time."""
     index = (target * bins).long().clamp(0, bins - 1)
     k = 2 * (radius if window is None else window) + 1
     onehot = F.one_hot(index[:, 0], bins).permute(0, 3, 1, 2).float()
     share = F.avg_pool2d(onehot, k, 1, k // 2, count_include_pad=pad_counts)
     h = share.gather(1, index) * (k * k if counts else 1)
-    m = (alpha * torch.exp(-h) + beta).clamp(max=1.0)
+    m = alpha * torch.exp(-h) + beta
+    if not no_cap:  # without the cap, rare thin-line ink is raised to about 3.8 instead of kept at 1
+        m = m.clamp(max=1.0)
+    if every_pixel:  # the histogram weight on paper too: white areas drop to about 0.21
+        return m
     if invert:  # lowers the paper and keeps the ink at 1
         return torch.where(target >= 1, m.min().expand_as(m), torch.ones_like(m))
     return torch.where(target >= 1, torch.ones_like(m), m)
@@ -48,7 +52,8 @@ def test_loss_map():
     good = solution_function("check_loss_map")
     assert A.check_loss_map(good, quiet=True).passed
     assert A.check_loss_map(_loss_map_variant, quiet=True).passed  # the plain version above, no mistake
-    for mistake in (dict(invert=True), dict(counts=True), dict(window=1), dict(pad_counts=True)):
+    for mistake in (dict(invert=True), dict(counts=True), dict(window=1), dict(pad_counts=True), dict(no_cap=True),
+                    dict(every_pixel=True)):
         _assert_fails(A.check_loss_map(lambda t, radius=2, bins=10, m=mistake: _loss_map_variant(t, radius, bins=bins, **m),
                                        quiet=True))
     # weights ink more, as the course's ink-weighted MSE does: the opposite of the paper's map
@@ -85,53 +90,6 @@ def test_best_shift():
     assert A.check_best_shift(_not_done, quiet=True).status == "not done"
 
 
-def test_si_mse():
-    assert A.check_si_mse(solution_function("check_si_mse"), quiet=True).passed
-    _assert_fails(A.check_si_mse(lambda p, t: ((p - t) ** 2).mean(), quiet=True))
-
-    def batch_scale(p, t):  # one scale for the whole batch
-        a = (p * t).sum() / (p * p).sum()
-        return ((a * p - t) ** 2).mean()
-
-    _assert_fails(A.check_si_mse(batch_scale, quiet=True))
-    assert A.check_si_mse(_not_done, quiet=True).status == "not done"
-
-
-def test_si_log_loss():
-    assert A.check_si_log_loss(solution_function("check_si_log_loss"), quiet=True).passed
-
-    def whole_batch(p, t, lam):
-        d = torch.log(p) - torch.log(t)
-        return (d**2).mean() - lam * d.mean() ** 2
-
-    _assert_fails(A.check_si_log_loss(whole_batch, quiet=True))
-    _assert_fails(A.check_si_log_loss(lambda p, t, lam: A._si_log_loss(p, t, -lam), quiet=True))
-    assert A.check_si_log_loss(_not_done, quiet=True).status == "not done"
-
-
-def test_psnr():
-    assert A.check_psnr(solution_function("check_psnr"), quiet=True).passed
-    _assert_fails(A.check_psnr(lambda p, t: 10 * torch.log10(1 / ((p - t) ** 2).mean()), quiet=True))
-    _assert_fails(
-        A.check_psnr(
-            lambda p, t: (10 * torch.log10(255**2 / ((p - t) ** 2).flatten(1).mean(1))).mean(), quiet=True
-        )
-    )
-    assert A.check_psnr(_not_done, quiet=True).status == "not done"
-
-
-def test_dncnn_loss():
-    assert A.check_dncnn_loss(solution_function("check_dncnn_loss"), quiet=True).passed
-    _assert_fails(
-        A.check_dncnn_loss(lambda r, y, x: 0.5 * ((r - x) ** 2).flatten(1).sum(1).mean(), quiet=True)
-    )
-    _assert_fails(
-        A.check_dncnn_loss(lambda r, y, x: 0.5 * ((r - (x - y)) ** 2).flatten(1).sum(1).mean(), quiet=True)
-    )
-    _assert_fails(A.check_dncnn_loss(lambda r, y, x: ((r - (y - x)) ** 2).mean(), quiet=True))
-    assert A.check_dncnn_loss(_not_done, quiet=True).status == "not done"
-
-
 def test_crashing_student_code_is_reported_not_raised():
-    r = A.check_psnr(lambda p, t: p.reshape(7, -1), quiet=True)
+    r = A.check_edge_weighted_mse(lambda p, t, w: p.reshape(7, -1), quiet=True)
     assert r.status == "error" and "RuntimeError" in r.message

@@ -6,7 +6,7 @@ from torch import nn
 
 from coursekit.checks import _core
 from coursekit.checks import attention as C
-from coursekit.nn.attention import SqueezeExcitation
+from coursekit.nn.attention import SelfAttention, SqueezeExcitation
 from coursekit.nn.stn import affine_grid
 
 
@@ -80,6 +80,88 @@ class _SEWrapsCourse(_SEBlock):  # the shortcut hidden inside forward
         return x * SqueezeExcitation.gate(self, x)[:, :, None, None]
 
 
+class _SAGANLayer(nn.Module):
+    """SAGAN's self-attention layer (Zhang et al. 2019, Eq. 1-3), written as a student would."""
+
+    def __init__(self, channels):
+        super().__init__()
+        c = channels // 8
+        self.f = nn.Conv2d(channels, c, 1, bias=False)
+        self.g = nn.Conv2d(channels, c, 1, bias=False)
+        self.h = nn.Conv2d(channels, c, 1, bias=False)
+        self.v = nn.Conv2d(c, channels, 1, bias=False)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def weights(self, x):  # (B, N_j, N_i): row j is the distribution over the positions i
+        f, g = self.f(x).flatten(2), self.g(x).flatten(2)
+        return torch.softmax(g.transpose(1, 2) @ f, dim=-1)
+
+    def attend(self, x, beta):
+        b, _, hh, ww = x.shape
+        o = self.h(x).flatten(2) @ beta.transpose(1, 2)  # (B, C/8, N_j)
+        return self.v(o.reshape(b, -1, hh, ww))
+
+    def forward(self, x):
+        return self.gamma * self.attend(x, self.weights(x)) + x
+
+
+class _SAGANWrongAxis(_SAGANLayer):  # softmax over the queries instead of the keys
+    def weights(self, x):
+        f, g = self.f(x).flatten(2), self.g(x).flatten(2)
+        return torch.softmax(g.transpose(1, 2) @ f, dim=1)
+
+
+class _SAGANTransposed(_SAGANLayer):  # the weight matrix used the wrong way round
+    def forward(self, x):
+        return self.gamma * self.attend(x, self.weights(x).transpose(1, 2)) + x
+
+
+class _SAGANNoGamma(_SAGANLayer):
+    def forward(self, x):
+        return self.attend(x, self.weights(x)) + x
+
+
+class _SAGANNoResidual(_SAGANLayer):
+    def forward(self, x):
+        return self.gamma * self.attend(x, self.weights(x))
+
+
+class _SAGANScaled(_SAGANLayer):  # the Transformer's 1/sqrt(d)
+    def weights(self, x):
+        f, g = self.f(x).flatten(2), self.g(x).flatten(2)
+        return torch.softmax(g.transpose(1, 2) @ f / f.shape[1] ** 0.5, dim=-1)
+
+
+class _SAGANGammaOne(_SAGANLayer):  # γ starts at 1: not the identity at initialisation
+    def __init__(self, channels):
+        super().__init__(channels)
+        self.gamma = nn.Parameter(torch.ones(1))
+
+
+class _SAGANBiases(_SAGANLayer):  # 1×1 convolutions with biases
+    def __init__(self, channels):
+        super().__init__(channels)
+        c = channels // 8
+        self.f, self.g, self.h = (nn.Conv2d(channels, c, 1) for _ in range(3))
+
+
+class _SAGANFused(_SAGANLayer):  # the shortcut: PyTorch's fused attention
+    def forward(self, x):
+        b, _, hh, ww = x.shape
+        q, k, v = (t(x).flatten(2).transpose(1, 2) for t in (self.g, self.f, self.h))
+        o = F.scaled_dot_product_attention(q, k, v, scale=1.0).transpose(1, 2).reshape(b, -1, hh, ww)
+        return self.gamma * self.v(o) + x
+
+
+class _SAGANWrapsCourse(_SAGANLayer):  # the shortcut: coursekit's own layer inside forward
+    def __init__(self, channels):
+        super().__init__(channels)
+        self.inner = SelfAttention(channels)
+
+    def forward(self, x):
+        return self.inner(x)
+
+
 def _sim(a, s, tx, ty):
     import math
 
@@ -119,6 +201,12 @@ CASES = {
         C.check_se_parameters,
         lambda c, r: 2 * c * (c // r) + c // r + c,
         [lambda c, r: 2 * c * (c // r)],
+    ),
+    "sagan_attention": (
+        C.check_sagan_attention,
+        _SAGANLayer,
+        [_SAGANWrongAxis, _SAGANTransposed, _SAGANNoGamma, _SAGANNoResidual, _SAGANScaled, _SAGANGammaOne,
+         _SAGANBiases],
     ),
     "attention_map_for_query": (
         C.check_attention_map_for_query,
@@ -168,3 +256,16 @@ def test_se_block_shortcut_is_restored_after_the_check():
     assert SqueezeExcitation.forward is forward and SqueezeExcitation.gate is gate
     x = torch.randn(2, 8, 3, 3)
     assert SqueezeExcitation(8, 4)(x).shape == x.shape
+
+
+@pytest.mark.parametrize("shortcut", [_SAGANFused, _SAGANWrapsCourse])
+def test_sagan_attention_shortcuts_fail(shortcut):
+    result = C.check_sagan_attention(shortcut, quiet=True)
+    assert result.status == "failed", result
+
+
+@pytest.mark.parametrize("wrong, words", [(_SAGANWrongAxis, "wrong positions"), (_SAGANTransposed, "transposed"),
+                                          (_SAGANNoGamma, "γ is missing"), (_SAGANNoResidual, "residual is missing")])
+def test_sagan_attention_names_the_mistake(wrong, words):
+    result = C.check_sagan_attention(wrong, quiet=True)
+    assert result.status == "failed" and words in result.message, result

@@ -107,11 +107,43 @@ def test_recall_at_k():
     assert cf.check_recall_at_k(_not_done, quiet=True).status == "not done"
 
 
-def test_transfer_gain():
-    assert cf.check_transfer_gain(lambda t, s: 1 - t / s[None, :], quiet=True).passed
-    _assert_fails(cf.check_transfer_gain(lambda t, s: s[None, :] / t - 1, quiet=True))
-    _assert_fails(cf.check_transfer_gain(lambda t, s: s[None, :] - t, quiet=True))
-    assert cf.check_transfer_gain(_not_done, quiet=True).status == "not done"
+def _ahp_right(losses):
+    d = losses[:, None, :] - losses[None, :, :]
+    w = ((d < 0).float().mean(-1) + 0.5 * (d == 0).float().mean(-1)).clamp(1e-3, 1 - 1e-3)
+    r = w / w.T
+    v = torch.ones(len(losses)) / len(losses)
+    for _ in range(300):
+        v = r @ v
+        v = v / v.sum()
+    return v
+
+
+def _ahp_wrong(mistake):
+    def fn(losses):
+        d = losses[:, None, :] - losses[None, :, :]
+        w = (d > 0 if mistake == "higher wins" else d < 0).float().mean(-1)
+        if mistake != "no clip":
+            w = w.clamp(1e-3, 1 - 1e-3)
+        r = w if mistake == "no ratio" else w / w.T
+        v = torch.ones(len(losses)) / len(losses)
+        for _ in range(300):
+            v = r @ v
+            v = v / (v.norm() if mistake == "unit norm" else v.sum())
+        return v if mistake != "mean win rate" else w.mean(1) / w.mean(1).sum()
+    return fn
+
+
+def test_ahp_affinity_passes_right_answers_and_fails_mistakes():
+    assert cf.check_ahp_affinity(_ahp_right, quiet=True).passed
+    for mistake in ("higher wins", "no clip", "no ratio", "unit norm", "mean win rate"):
+        _assert_fails(cf.check_ahp_affinity(_ahp_wrong(mistake), quiet=True))
+    assert cf.check_ahp_affinity(_not_done, quiet=True).status == "not done"
+
+
+def test_ahp_affinity_refuses_the_course_version():
+    from coursekit.models.taskonomy import ahp_affinity
+
+    _assert_fails(cf.check_ahp_affinity(lambda losses: ahp_affinity(losses), quiet=True))
 
 
 def test_angular_error():

@@ -117,6 +117,40 @@ class _SEGateInside(_SEInside):
         return x * _mod("coursekit.nn.attention.SqueezeExcitation").gate(self.inner, x)[:, :, None, None]
 
 
+class _SAGANInside(nn.Module):
+    """A SAGAN layer that only holds coursekit's (f, g, h, v are that layer's key, query, value, out)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.inner = _mod("coursekit.nn.attention.SelfAttention")(channels)
+        self.f, self.g, self.h, self.v = self.inner.key, self.inner.query, self.inner.value, self.inner.out
+        self.gamma = self.inner.gamma
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+class _SAGANWith(_SAGANInside):
+    """The same projections, attended by a library function (``path``) with SAGAN's scale 1."""
+
+    path = ""
+
+    def forward(self, x):
+        b, _, hh, ww = x.shape
+        q, k, v = (t(x).flatten(2).transpose(1, 2) for t in (self.g, self.f, self.h))
+        o = _mod(self.path)(q, k, v, scale=1.0)
+        o = (o[0] if isinstance(o, tuple) else o).transpose(1, 2).reshape(b, -1, hh, ww)
+        return self.gamma * self.v(o) + x
+
+
+class _SAGANWithDPA(_SAGANWith):
+    path = "coursekit.nn.attention.dot_product_attention"
+
+
+class _SAGANWithSDPA(_SAGANWith):
+    path = "torch.nn.functional.scaled_dot_product_attention"
+
+
 def _pix2pix(logits, fake, target, lam):
     loss = _mod("coursekit.models.pix2pix.generator_loss")
     return loss(lambda pair: logits, fake[:, :0], fake, target, lam)["loss"]
@@ -158,6 +192,9 @@ CHEATERS = {
     )(_mod("coursekit.nn.attention.SqueezeExcitation")(c, r)),
     ("check_se_block", "coursekit.nn.attention.SqueezeExcitation.forward"): _SEInside,
     ("check_se_block", "coursekit.nn.attention.SqueezeExcitation.gate"): _SEGateInside,
+    ("check_sagan_attention", "coursekit.nn.attention.SelfAttention.forward"): _SAGANInside,
+    ("check_sagan_attention", "coursekit.nn.attention.dot_product_attention"): _SAGANWithDPA,
+    ("check_sagan_attention", "torch.nn.functional.scaled_dot_product_attention"): _SAGANWithSDPA,
     ("check_unet_forward", "coursekit.nn.unet.center_crop"): _unet_forward(lambda x, size: _mod(
         "coursekit.nn.unet.center_crop"
     )(x, tuple(size))),
@@ -328,9 +365,8 @@ def test_the_solution_answers_pass_their_checks(ex):
 @pytest.mark.parametrize(
     ("source", "check_path"),
     [
-        ("from coursekit.metrics import psnr", "coursekit.checks.applications.check_psnr"),
-        ("from coursekit.metrics.image import psnr", "coursekit.checks.applications.check_psnr"),
-        ("from coursekit.metrics import si_mse as psnr", "coursekit.checks.applications.check_si_mse"),
+        ("from coursekit.metrics.image import lmse as psnr", "coursekit.checks.intrinsic.check_lmse"),
+        ("from coursekit.metrics import lmse as psnr", "coursekit.checks.intrinsic.check_lmse"),
         ("from coursekit.metrics import precision_at_k as psnr", "coursekit.checks.features.check_precision_at_k"),
         ("from coursekit.metrics.retrieval import recall_at_k as psnr", "coursekit.checks.features.check_recall_at_k"),
     ],

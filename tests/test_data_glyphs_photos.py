@@ -152,3 +152,16 @@ def test_glyphs_chars_keeps_a_subset():
     assert g.classes == list("ABCDEFGHIJ") and set(g.labels.tolist()) == set(range(10))
     with pytest.raises(ValueError, match="not in the scripts"):
         glyphs.Glyphs(10, scripts=["digits"], chars="A")
+
+
+def test_glyph_strips_hold_the_same_character_at_both_ends():
+    s = glyphs.GlyphStrips(24, size=16, gap=8, chars="HOT", fonts=["DejaVu Sans Bold"], seed=3)
+    assert s.images.shape == (24, 1, 16, 40) and 0 <= s.images.min() and s.images.max() <= 1
+    assert s.images[..., 16:24].abs().max() == 0  # the gap is empty
+    left, right = s.ends(s.images)
+    assert left.shape == right.shape == (24, 1, 16, 16)
+    assert torch.equal(left, s.glyphs.images[:24])
+    for i in range(24):  # the right end is another sample of the same character
+        same = [j for j in range(24, 48) if torch.equal(s.glyphs.images[j], right[i])]
+        assert same and all(s.glyphs.labels[j] == s.labels[i] for j in same)
+    assert repr(s).startswith("GlyphStrips(n=24, strip 16×40")

@@ -75,3 +75,15 @@ def test_bad_arguments(kwargs):
 def test_align_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="must both be"):
         align(torch.ones(2, 1, 16, 16), torch.ones(2, 1, 8, 8))
+
+
+def test_hatching_adds_shading_to_the_rough_sketch_only():
+    plain, hatched = make_sketches(6, 32, seed=2), make_sketches(6, 32, seed=2, hatching=(2, 3))
+    # the same drawings, strokes and misalignment: only the shading is new
+    assert torch.equal(plain["clean"], hatched["clean"]) and torch.equal(plain["shift"], hatched["shift"])
+    assert (hatched["rough"] <= plain["rough"] + 1e-6).all()  # ink only added (max of ink)
+    added = (plain["rough"] - hatched["rough"] > 0.3).flatten(1).sum(1)
+    assert (added > 10).all()  # every sketch got dark new strokes
+    assert torch.equal(make_sketches(6, 32, seed=2, hatching=(0, 0))["rough"], plain["rough"])
+    with pytest.raises(ValueError, match="hatching"):
+        make_sketches(2, 32, hatching=(3, 1))

@@ -37,7 +37,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("nn", "losses", "features", "pretrained"),
     ("models",),
     # style transfer optimises an image with train.loop: the style package sits with the training layer
-    ("train", "models.style", "metrics", "analysis", "viz", "widgets", "baselines", "doctor"),
+    ("train", "models.style", "metrics", "analysis", "viz", "viz_ideas", "widgets", "baselines", "doctor"),
     ("checks",),
 )
 

@@ -78,3 +78,27 @@ def test_sagan_training_is_unchanged_by_the_move_to_train():
                       device="cpu", progress=False)
     torch.testing.assert_close(torch.tensor(h["d_loss"]), torch.tensor([2.0232532, 1.9945183, 1.9790995, 1.9535584]))
     torch.testing.assert_close(torch.tensor(h["g_loss"]), torch.tensor([0.0333901, 0.0433409, 0.0350848, 0.0238754]))
+
+
+def test_strips_give_a_patch_discriminator():
+    """(H, W) strips: the generator starts from a 4 × 4W/H map, D averages one score per window."""
+    g, d = sagan.Generator(16, 8, 1, (16, 48)).eval(), sagan.Discriminator(1, 8, (16, 48)).eval()
+    x = g(torch.randn(3, 16))  # eval mode: spectral norm does no power-iteration step per call
+    assert x.shape == (3, 1, 16, 48) and d(x).shape == (3,)
+    assert d.main(x).shape == (3, 1, 1, 9)  # nine windows along the strip
+    torch.testing.assert_close(d(x), d.main(x).mean((1, 2, 3)))
+    assert sagan.receptive_field((16, 48)) == 22 < 32  # narrower than the distance between the ends
+    assert sagan.receptive_field(32) >= 32  # a square image: the last layer sees everything
+    layers = sagan.attention_layers(g)
+    layers[0].keep_attention = True
+    g.eval()(torch.randn(2, 16))
+    assert layers[0].last_query_size == (8, 24)
+    no_att = sagan.Discriminator(1, 8, (16, 48), attention=False).eval()
+    # the windows do not interact: changing the right end leaves the leftmost window's score unchanged
+    y = x.clone()
+    y[..., 32:] = torch.rand_like(y[..., 32:])
+    assert torch.equal(no_att.main(x)[..., 0], no_att.main(y)[..., 0])
+    with pytest.raises(ValueError, match="multiple of height/4"):
+        sagan.Generator(16, 8, 1, (16, 50))
+    with pytest.raises(ValueError, match="expected images"):
+        d(torch.randn(2, 1, 16, 16))

@@ -81,3 +81,26 @@ def test_angular_error():
     assert abs(angular_error(m, n).item() - 90) < 1e-4
     with pytest.raises(ValueError):
         angular_error(m[:, :2], n[:, :2])
+
+
+def test_ahp_affinity_orders_sources_and_matches_the_eigenvector():
+    from coursekit.checks.features import _ahp_affinity
+    from coursekit.models.taskonomy import ahp_affinity
+
+    g = torch.Generator().manual_seed(0)
+    losses = torch.rand(5, 200, generator=g) + torch.linspace(0, 0.8, 5)[:, None]
+    a = ahp_affinity(losses)
+    assert a.shape == (5,) and abs(a.sum().item() - 1) < 1e-5
+    assert torch.equal(a.argsort(descending=True), torch.arange(5))  # lower losses, higher affinity
+    assert torch.allclose(a, _ahp_affinity(losses), atol=1e-4)
+    # only orderings count: a monotone change of every loss leaves the affinities unchanged
+    assert torch.allclose(ahp_affinity(losses.exp() * 10), a, atol=1e-6)
+    with pytest.raises(ValueError, match="at least 2 sources"):
+        ahp_affinity(torch.rand(1, 10))
+
+
+def test_task_loss_per_image_averages_to_the_batch_loss():
+    pred, target = torch.rand(3, 1, 4, 4), torch.rand(3, 1, 4, 4)
+    per_image = task_loss("depth", pred, target, per_image=True)
+    assert per_image.shape == (3,)
+    assert torch.allclose(per_image.mean(), task_loss("depth", pred, target))

@@ -1,6 +1,7 @@
-"""Exercise checks for the Section 1 application notebooks (1.5 sketches, 1.6 intrinsic images,
-1.7 denoising). Each check compares the student's function with the reference on fresh random
-inputs; see :mod:`coursekit.checks._core` for the mechanism."""
+"""Exercise checks for the Section 1 application notebooks: 1.5 sketches (1.6's LMSE check is in
+:mod:`coursekit.checks.intrinsic`, 1.7's blind DnCNN loss in :mod:`coursekit.checks.denoising`).
+Each check compares the student's function with the reference on fresh random inputs; see
+:mod:`coursekit.checks._core` for the mechanism."""
 
 from __future__ import annotations
 
@@ -13,10 +14,6 @@ __all__ = [
     "check_edge_weighted_mse",
     "check_best_shift",
     "check_loss_map",
-    "check_si_mse",
-    "check_si_log_loss",
-    "check_psnr",
-    "check_dncnn_loss",
 ]
 
 
@@ -154,103 +151,3 @@ def check_loss_map(student_fn):
             rtol=1e-4,
             atol=1e-5,
         )
-
-
-# ----------------------------------------------------------------------------- 1.6 intrinsic images
-def _si_mse(pred, target):
-    p, t = pred.flatten(1), target.flatten(1)
-    a = (p * t).sum(1, keepdim=True) / (p * p).sum(1, keepdim=True)
-    return ((a * p - t) ** 2).mean(1).mean()
-
-
-@exercise("scale-invariant MSE", answer=("coursekit.metrics.image.si_mse", "coursekit.checks.applications._si_mse"))
-def check_si_mse(student_fn):
-    target = torch.rand(4, 3, 8, 8) + 0.1
-    pred = target * torch.tensor([0.5, 2.0, 1.0, 3.0]).view(4, 1, 1, 1) + 0.05 * torch.randn(4, 3, 8, 8)
-    expect_close(
-        student_fn(pred, target),
-        _si_mse(pred, target),
-        "si_mse(pred, target) for 4 images",
-        hint=(
-            "the error must not punish a prediction that is right up to a constant factor, so fit that factor first",
-            "for each image find the scale a that minimises the squared error of a·p against t: least squares gives a = Σ p·t / Σ p·p over that image's pixels",
-            "then average the squared error of the scaled prediction over the pixels, per image, and then over the images",
-        ),
-    )
-    scaled = student_fn(pred * 7.0, target)
-    expect_close(
-        scaled,
-        _si_mse(pred, target),
-        "si_mse(7 * pred, target) should equal si_mse(pred, target)",
-        hint=(
-            "the error must not change when the prediction is scaled",
-            "the scale must be fitted per image, from the prediction you were given",
-        ),
-        rtol=1e-3,
-    )
-
-
-def _si_log_loss(pred, target, lam):
-    d = (torch.log(pred) - torch.log(target)).flatten(1)
-    return ((d**2).mean(1) - lam * d.mean(1) ** 2).mean()
-
-
-@exercise("scale-invariant log loss (Eigen et al., Narihira et al. Eq. 2)", answer=("coursekit.metrics.image.si_log_loss", "coursekit.checks.applications._si_log_loss"))
-def check_si_log_loss(student_fn):
-    target = torch.rand(3, 1, 8, 8) + 0.1
-    pred = torch.rand(3, 1, 8, 8) + 0.1
-    for lam in (0.0, 0.5, 1.0):
-        expect_close(
-            student_fn(pred, target, lam),
-            _si_log_loss(pred, target, lam),
-            f"si_log_loss(pred, target, lam={lam})",
-            hint=(
-                "work with the difference of logarithms d between prediction and target, per pixel",
-                "per image: the mean of d² minus λ times the square of the mean of d",
-                "average that over the images, not over all pixels of the batch at once",
-            ),
-        )
-
-
-# ----------------------------------------------------------------------------- 1.7 denoising
-def _psnr(pred, target):
-    mse = ((pred - target) ** 2).flatten(1).mean(1)
-    return (10 * torch.log10(1.0 / mse)).mean()
-
-
-@exercise("PSNR", answer=("coursekit.metrics.image.psnr", "coursekit.checks.applications._psnr"))
-def check_psnr(student_fn):
-    target = torch.rand(4, 1, 16, 16)
-    pred = target + torch.tensor([0.01, 0.05, 0.1, 0.2]).view(4, 1, 1, 1) * torch.randn(4, 1, 16, 16)
-    expect_close(
-        student_fn(pred, target),
-        _psnr(pred, target),
-        "psnr(pred, target) for 4 images of different quality",
-        hint=(
-            "PSNR is a log-scale ratio of the peak value squared to the mean squared error",
-            "per image: ten times the base-10 logarithm of 1 / MSE (the peak is 1 for images in [0, 1])",
-            "average the per-image PSNRs; the PSNR of the batch's mean error is a different number",
-        ),
-        rtol=1e-4,
-    )
-
-
-def _dncnn_loss(noise_pred, noisy, clean):
-    return 0.5 * ((noise_pred - (noisy - clean)) ** 2).flatten(1).sum(1).mean()
-
-
-@exercise("the DnCNN residual loss", answer=("coursekit.checks.applications._dncnn_loss",))
-def check_dncnn_loss(student_fn):
-    clean = torch.rand(3, 1, 8, 8)
-    noisy = clean + 0.1 * torch.randn(3, 1, 8, 8)
-    noise_pred = 0.1 * torch.randn(3, 1, 8, 8)
-    expect_close(
-        student_fn(noise_pred, noisy, clean),
-        _dncnn_loss(noise_pred, noisy, clean),
-        "dncnn_loss(noise_pred, noisy, clean)",
-        hint=(
-            "residual learning: the network predicts the noise, not the clean image",
-            "compare noise_pred with the true noise, the noisy image minus the clean one",
-            "sum the squared errors over each image's pixels, add over the N images and divide by 2N",
-        ),
-    )

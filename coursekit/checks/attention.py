@@ -13,6 +13,7 @@ __all__ = [
     "check_affine_grid",
     "check_attention_map_for_query",
     "check_dot_product_attention",
+    "check_sagan_attention",
     "check_similarity_theta",
     "check_se_block",
     "check_se_parameters",
@@ -230,3 +231,133 @@ def check_attention_map_for_query(student_fn):
             "the query at column x and row y has index y·W + x; take it from image 0",
         ),
     )
+
+
+def _sagan_terms(layer, x):
+    """The pieces of SAGAN's layer (Zhang et al., Eq. 1-3) from the student's own f, g, h, v and γ."""
+    b, _, hh, ww = x.shape
+    f, g, h = layer.f(x).flatten(2), layer.g(x).flatten(2), layer.h(x).flatten(2)  # (B, C', N) each
+    s = f.transpose(1, 2) @ g  # (B, N, N): s[i, j] = f(x_i)ᵀ g(x_j)
+
+    def out(beta):  # beta (B, N_i, N_j) → v(Σ_i β_{j,i} h(x_i)), (B, C, H, W)
+        return layer.v((h @ beta).reshape(b, -1, hh, ww))
+
+    return s, out
+
+
+def _sagan_expected(layer, x):
+    s, out = _sagan_terms(layer, x)
+    return layer.gamma * out(s.softmax(dim=1)) + x  # softmax over i (the positions looked at)
+
+
+_SAGAN_MISTAKES = {
+    "the softmax normalises over the wrong positions": (
+        "β_{j,i} is a distribution over the positions i that position j looks at",
+        "s_ij is the dot product of f at position i and g at position j: normalise over i (the index of f), for each j",
+    ),
+    "the attention matrix is used transposed": (
+        "o_j averages the values h at all positions i, with the weights β_{j,i}",
+        "check which index of your weight matrix is summed over when you multiply it with h",
+    ),
+    "γ is missing: the output is o + x": (
+        "the attention's output is scaled by the learned γ before it is added",
+        "y = γ times (v applied to o), plus x",
+    ),
+    "the residual is missing: the output is γ·o": (
+        "the layer is residual: it adds to its input",
+        "y = γ times (v applied to o), plus x",
+    ),
+    "the logits are scaled by 1/√d": (
+        "SAGAN, unlike the Transformer, does not scale the logits",
+        "use the plain dot products s_ij of f at i and g at j as the logits",
+    ),
+}
+
+
+def _sagan_diagnose(layer, x, got, channels):
+    """Name a known mistake when the student's output matches it (and not the right answer)."""
+    with torch.no_grad():
+        got, want = got.detach(), _sagan_expected(layer, x)
+        if not torch.isfinite(got).all() or torch.allclose(got, want, rtol=1e-4, atol=1e-5):
+            return
+        s, out = _sagan_terms(layer, x)
+        gamma, d = layer.gamma, channels // 8
+        candidates = {
+            "the softmax normalises over the wrong positions": gamma * out(s.softmax(dim=2)) + x,
+            "the attention matrix is used transposed": gamma * out(s.softmax(dim=1).transpose(1, 2)) + x,
+            "γ is missing: the output is o + x": out(s.softmax(dim=1)) + x,
+            "the residual is missing: the output is γ·o": gamma * out(s.softmax(dim=1)),
+            "the logits are scaled by 1/√d": gamma * out((s / d**0.5).softmax(dim=1)) + x,
+        }
+    for what, value in candidates.items():
+        if torch.allclose(got, value, rtol=1e-4, atol=1e-5):
+            expect(False, f"SelfAttentionLayer({channels}) output: {what}", hint=_SAGAN_MISTAKES[what])
+
+
+@exercise("SAGAN's self-attention layer", answer=("coursekit.nn.attention.SelfAttention.forward",),
+          shortcuts=("coursekit.nn.attention.dot_product_attention",
+                     "torch.nn.functional.scaled_dot_product_attention"))
+def check_sagan_attention(student_cls):
+    from torch import nn
+
+    for channels in (16, 32):
+        small = channels // 8
+        layer = student_cls(channels)
+        expect(isinstance(layer, nn.Module), f"SelfAttentionLayer({channels}) should build an nn.Module", hint=(
+            "the exercise asks for a layer: a class derived from the module base class of PyTorch",
+            "define the class as a subclass of the module base class and call the base class's constructor first",
+        ))
+        convs = [getattr(layer, name, None) for name in ("f", "g", "h", "v")]
+        expect(all(isinstance(c, nn.Conv2d) for c in convs),
+               f"SelfAttentionLayer({channels}) should keep its four 1×1 convolutions as f, g, h and v", hint=(
+                   "the check reads the four projections by the paper's names",
+                   "store them as attributes named f, g, h and v, each a 2-d convolution with a 1×1 kernel"))
+        shapes = [(c.in_channels, c.out_channels, tuple(c.kernel_size), c.bias is None) for c in convs]
+        want_shapes = [(channels, small, (1, 1), True)] * 3 + [(small, channels, (1, 1), True)]
+        expect_equal(shapes, want_shapes, f"f, g, h, v of SelfAttentionLayer({channels}) as (in, out, kernel, "
+                     "no bias)", hint=(
+                         "f, g and h project C channels down to C/8; v brings C/8 back up to C",
+                         "in the paper the four are plain matrices W_f, W_g, W_h, W_v: 1×1 convolutions without "
+                         "a bias term",
+                     ))
+        gamma = getattr(layer, "gamma", None)
+        expect(isinstance(gamma, nn.Parameter) and gamma.numel() == 1,
+               "the layer should learn one scale γ, stored as a parameter named gamma", hint=(
+                   "γ is a single learned number, not a constant and not one per channel",
+                   "make it a learnable parameter holding one value",
+               ))
+        expect(float(gamma.detach()) == 0.0, "γ should start at 0", hint=(
+            "the paper initialises γ to 0, so the layer starts as the identity",
+            "initialise the parameter with zeros",
+        ))
+        n_params = sum(p.numel() for p in layer.parameters())
+        expect_equal(n_params, 4 * channels * small + 1, f"learnable parameters of SelfAttentionLayer({channels})",
+                     hint=("the layer learns four 1×1 projections and γ, nothing else",
+                           "no norm layer, no biases, no extra convolution"))
+        x = torch.randn(2, channels, 5, 7)  # H ≠ W: a wrong reshape or transpose shows
+        got0 = layer(x)
+        expect_shape(got0, tuple(x.shape), f"SelfAttentionLayer({channels}) on x of shape {tuple(x.shape)}", hint=(
+            "the layer keeps the shape of its input: it adds γ·o to x",
+            "flatten H·W positions for the attention, then reshape back to (B, C, H, W) before v",
+        ))
+        _sagan_diagnose(layer, x, got0, channels)
+        expect_close(got0, x, "at initialisation (γ = 0) the output should equal the input", hint=(
+            "y = γ·o + x: with γ = 0 nothing but the input remains",
+            "add the input back after scaling o by γ",
+        ))
+        with torch.no_grad():  # large random weights and γ ≠ 0 make every mistake visible
+            for c in convs:
+                c.weight.normal_(0.0, 0.6)
+            gamma.fill_(0.7)
+        want = _sagan_expected(layer, x)
+        got = layer(x)
+        expect_shape(got, tuple(x.shape), f"SelfAttentionLayer({channels}) with trained weights", hint=(
+            "the output has the input's shape",
+            "reshape the attended values back to (B, C/8, H, W) before v",
+        ))
+        _sagan_diagnose(layer, x, got, channels)
+        expect_close(got, want, f"SelfAttentionLayer({channels}) output", hint=(
+            "s_ij = f_iᵀ g_j for all pairs of positions (f_i: f at position i), β = softmax over i, o_j = Σ_i β_{j,i} h_i",
+            "flatten positions with the channels first ((B, C/8, H·W)); reshape o to (B, C/8, H, W), apply v, "
+            "scale by γ and add x",
+        ))

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from ._core import check_seed, exercise, expect, expect_close, expect_shape
 
 __all__ = [
+    "check_ahp_affinity",
     "check_angular_error",
     "check_info_nce",
     "check_n_way_accuracy",
@@ -17,7 +18,6 @@ __all__ = [
     "check_precision_at_k",
     "check_recall_at_k",
     "check_siamese_probability",
-    "check_transfer_gain",
 ]
 
 
@@ -226,22 +226,63 @@ def check_recall_at_k(student_fn):
 # --- 2.3 transfer learning ----------------------------------------------------------------------
 
 
-@exercise("transfer gain (the affinity)", answer=("coursekit.models.taskonomy.transfer_gain",))
-def check_transfer_gain(student_fn):
+def _ahp_affinity(losses: torch.Tensor) -> torch.Tensor:
+    """The reference (Taskonomy, Section 3.3), with an exact eigen-decomposition instead of the
+    course's power iteration, so that the two implementations check each other."""
+    diff = losses.double()[:, None, :] - losses.double()[None, :, :]  # (S, S, N)
+    wins = ((diff < 0).double().mean(-1) + 0.5 * (diff == 0).double().mean(-1)).clamp(1e-3, 1 - 1e-3)
+    values, vectors = torch.linalg.eig(wins / wins.T)
+    v = vectors[:, values.real.argmax()].real
+    return (v / v.sum()).float()
+
+
+_AHP_HINTS_CLIP = (
+    "clip W to [0.001, 0.999] before dividing, so that a source that wins on every image gives a large "
+    "but finite ratio; then form the ratios W[i, j] / W[j, i]",
+    "the affinities are the principal eigenvector of the ratio matrix (the eigenvalue with the largest "
+    "real part; repeated multiplication and renormalisation finds it too), scaled to sum to 1",
+)
+_AHP_HINTS_ORDER = (
+    "compare the sources image by image: W[i, j] is the fraction of the test images on which source i "
+    "has the LOWER loss than source j (lower loss wins); a tie counts half",
+    "then W[i, j] / W[j, i] is large when i beats j much more often than the other way round",
+)
+
+
+_AHP_HINTS = (
+    "compare the sources image by image: W[i, j] is the fraction of the test images on which source i "
+    "has the LOWER loss than source j (lower loss wins); a tie counts half",
+    "clip W to [0.001, 0.999] before dividing, so that a source that wins on every image gives a large "
+    "but finite ratio; then form the ratios W[i, j] / W[j, i]",
+    "the affinities are the principal eigenvector of the ratio matrix (the eigenvalue with the largest "
+    "real part; repeated multiplication and renormalisation finds it too), scaled to sum to 1",
+)
+
+
+@exercise("Taskonomy's ordinal normalisation (AHP)",
+          answer=("coursekit.models.taskonomy.ahp_affinity", "coursekit.checks.features._ahp_affinity"))
+def check_ahp_affinity(student_fn):
     g = _fresh_generator()
-    transfer = 0.1 + torch.rand(4, 3, generator=g)
-    scratch = 0.1 + torch.rand(3, generator=g)
-    got = student_fn(transfer.clone(), scratch.clone())
-    expect_close(
-        got,
-        1 - transfer / scratch[None, :],
-        "transfer_gain(transfer_loss (4, 3), scratch_loss (3,))",
-        hint=(
-            "the gain compares each transfer with training the same target from scratch",
-            "gain = 1 − L_transfer / L_scratch, where each column t is divided by the scratch loss of task t",
-            "it is positive when the transfer has the lower loss",
-        ),
-    )
+    # four sources, 300 test images: source 0 is best on average, source 3 worst, with overlap
+    losses = torch.rand(4, 300, generator=g) + torch.tensor([0.0, 0.2, 0.4, 0.6])[:, None]
+    got = student_fn(losses.clone())
+    what = "ahp_affinity(losses (4 sources, 300 images))"
+    expect_shape(got, (4,), what, hint=("one affinity per source, for the sources compared on one target",
+                                   "return a tensor of shape (S,): one number per row of losses"))
+    got = got.detach().double().cpu()
+    expect(bool(torch.isfinite(got).all()), f"{what}: the affinities are not all finite", hint=_AHP_HINTS_CLIP)
+    expect(abs(got.sum().item() - 1) < 1e-3, f"{what}: the affinities sum to {got.sum().item():.4f}, not 1",
+           hint=("an eigenvector is only defined up to a factor: which factor makes affinities comparable?",
+                "scale the eigenvector so that its entries sum to 1"))
+    expect(bool(got.argmax() == 0), f"{what}: source 0 has the lowest losses but not the largest affinity",
+           hint=_AHP_HINTS_ORDER)
+    expect_close(got.float(), _ahp_affinity(losses), what, atol=2e-3, rtol=1e-2, hint=_AHP_HINTS)
+    # a source that wins on every image: without clipping W[j, 0] = 0 and the ratio is infinite
+    dominant = losses.clone()
+    dominant[2] = -1.0
+    got = student_fn(dominant.clone())
+    expect_close(got, _ahp_affinity(dominant), "ahp_affinity(losses) where source 2 wins on every image",
+                 atol=2e-3, rtol=1e-2, hint=_AHP_HINTS_CLIP)
 
 
 def _angular_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,7 @@ def check_gram(student_fn):
             hint=(
                 "a Gram matrix holds, for every pair of channels, how strongly they fire together over all positions",
                 "flatten the spatial dimensions so each channel is a vector of H·W values; the Gram matrix is the (C, C) table of dot products between those vectors",
-                "do it per image (keep the batch dimension) and divide by C·H·W, the paper's normalisation",
+                "do it per image (keep the batch dimension) and divide by C·H·W (the course's normalisation, so that images of any size compare; the paper's Eq. 3 has none and puts 1/(4N²M²) into the layer loss, Eq. 4)",
             ),
         )
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-__all__ = ["FONTS", "SCRIPTS", "Glyphs", "digits", "font_path", "render"]
+__all__ = ["FONTS", "SCRIPTS", "GlyphStrips", "Glyphs", "digits", "font_path", "render"]
 
 
 def _chars(first: str, last: str, skip: str = "") -> str:
@@ -220,3 +220,48 @@ def digits(n: int, size: int = 32, seed: int = 0, fonts: Sequence[str] | None = 
            distort: bool | float = True) -> Glyphs:
     """An MNIST stand-in: the ten digits across many fonts (labels are the digit values)."""
     return Glyphs(n, size=size, scripts=["digits"], fonts=fonts, seed=seed, distort=distort)
+
+
+class GlyphStrips:
+    """Strips that hold the same glyph twice, far apart: a task with a long-range dependency (4.3).
+
+    Each strip is ``size`` × (2·``size`` + ``gap``) pixels: a glyph in the left ``size`` × ``size``
+    square, an empty gap, and in the right square *another* sample of the same character in the
+    same font (its own random distortion). Half of a strip alone looks like any glyph; only the
+    two ends together show whether they agree. Attributes: ``images`` (N, 1, size, 2·size + gap)
+    in [0, 1], ``labels`` (N,), ``classes``, ``ends`` (the left and right squares of any strips)
+    and ``glyphs`` (the pool of single glyphs the ends were drawn from, for training a classifier).
+    """
+
+    def __init__(self, n: int, size: int = 16, gap: int = 16, chars: str = "HOTX",
+                 fonts: Sequence[str] | None = None, seed: int = 0, distort: bool | float = 0.5):
+        if n < 1 or gap < 0:
+            raise ValueError(f"need n ≥ 1 strips and a gap ≥ 0, got n={n}, gap={gap}")
+        scripts = [s for s in SCRIPTS if any(ch in SCRIPTS[s] for ch in chars)]
+        self.size, self.gap = size, gap
+        self.glyphs = Glyphs(2 * n, size=size, scripts=scripts, fonts=fonts, seed=seed, distort=distort, chars=chars)
+        self.classes = self.glyphs.classes
+        gen = torch.Generator().manual_seed(seed + 1)
+        labels, fonts_of = self.glyphs.labels, self.glyphs.fonts
+        by_kind: dict[tuple[int, str], list[int]] = {}
+        for j in range(n, 2 * n):  # partners come from the second half of the pool
+            by_kind.setdefault((int(labels[j]), fonts_of[j]), []).append(j)
+        partner = []
+        for i in range(n):  # another sample of the same character in the same font
+            same = by_kind.get((int(labels[i]), fonts_of[i])) or [i]
+            partner.append(same[int(torch.randint(len(same), (1,), generator=gen))])
+        self.images = torch.zeros(n, 1, size, 2 * size + gap)
+        self.images[..., :size] = self.glyphs.images[:n]
+        self.images[..., size + gap:] = self.glyphs.images[partner]
+        self.labels = labels[:n].clone()
+
+    def ends(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The left and right ``size`` × ``size`` squares of strips (N, C, size, width)."""
+        return images[..., : self.size], images[..., -self.size:]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __repr__(self) -> str:
+        return (f"GlyphStrips(n={len(self)}, strip {self.size}×{2 * self.size + self.gap}, "
+                f"classes={''.join(self.classes)})")

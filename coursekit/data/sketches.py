@@ -2,15 +2,16 @@
 
 Simo-Serra, Iizuka, Sasaki & Ishikawa, "Learning to Simplify: Fully Convolutional Networks for
 Rough Sketch Cleanup", SIGGRAPH 2016 (ACM TOG 35(4)), trained on 68 pairs built by "inverse dataset
-construction": artists drew rough versions of finished clean drawings, which keeps the pairs
-nearly aligned (cleaning up a rough sketch by hand changes lines and adds new ones), because a net
-trained on misaligned pairs learns to blur. Their reference code (Lua Torch, inference only) is
-https://github.com/bobbens/sketch_simplification.
+construction": artists drew rough versions of finished clean drawings, instead of cleaning up rough
+sketches (which changes lines and adds new ones). That keeps each pair nearly aligned, which matters
+because a net trained on misaligned pairs learns to blur. The authors' code (PyTorch inference;
+Lua Torch training in ``train/train.lua``) is https://github.com/bobbens/sketch_simplification.
 
 Here the pairs are drawn procedurally. A clean drawing is a few primitives (line segments,
 quadratic Bézier curves, polygons, ellipses) inked with a thin pen. Its rough version redraws
 every stroke one to three times with a pencil of varying width and darkness, a smooth sideways
-wobble, overshooting or short ends and gaps, adds smudges and paper grain, and shifts the whole
+wobble, overshooting or short ends and gaps, adds faint construction strokes, smudges, paper grain
+and (``hatching``) patches of shading that the clean drawing leaves out, and shifts the whole
 drawing by a small random offset (the misalignment; ``shift`` records it, :func:`align` estimates
 and undoes it). Images are white paper (1.0) with dark lines (0.0), as in the paper.
 
@@ -151,12 +152,33 @@ def _pencil(rng, i, pts, keep, dark_lo, dark_hi):
     return np.column_stack([np.full(k, i), pts[:-1][keep], pts[1:][keep], np.full(k, radius), darkness])
 
 
-def _draw(rng, n, size, misalign, primitives, clean_radius):
+def _hatching(rng, i, on, shift):
+    """Segment rows of one patch of hatching (shading): 4 to 8 short parallel pencil strokes about
+    3 px apart, next to the clean polyline ``on`` (drawn by the rough sketch only)."""
+    anchor = on[rng.integers(len(on))] + rng.normal(0, 2.5, 2)
+    angle = rng.uniform(0, np.pi)
+    along = np.array([np.cos(angle), np.sin(angle)])  # direction of each stroke
+    across = np.array([-along[1], along[0]])  # direction in which the strokes follow each other
+    k = rng.integers(4, 9)
+    spacing, length = rng.uniform(2.5, 3.5), rng.uniform(6, 11)
+    dark = rng.uniform(0.45, 0.9)
+    rows = []
+    for j in range(k):
+        centre = anchor + (j - (k - 1) / 2) * spacing * across + rng.normal(0, 0.7) * along
+        half = 0.5 * length * rng.uniform(0.8, 1.2)
+        pts = _resample(np.stack([centre - half * along, centre + half * along]), False)
+        rows.append(_pencil(rng, i, pts + shift, np.ones(len(pts) - 1, dtype=bool), dark, dark))
+    return rows
+
+
+def _draw(rng, n, size, misalign, primitives, clean_radius, hatching=(0, 0), hatch_rng=None):
     clean_seg, rough_seg = [], []  # rows: image, x0, y0, x1, y1, radius, darkness
     shifts = rng.uniform(-misalign, misalign, (n, 2)) if misalign > 0 else np.zeros((n, 2))
     for i in range(n):
+        outlines = []  # this drawing's clean polylines, for hatching to sit next to
         for _ in range(rng.integers(primitives[0], primitives[1] + 1)):
             pts = _resample(*_primitive(rng, size))
+            outlines.append(pts)
             clean_seg.append(
                 np.column_stack(
                     [
@@ -174,6 +196,9 @@ def _draw(rng, n, size, misalign, primitives, clean_radius):
         for _ in range(rng.integers(0, 4)):  # faint construction strokes that the clean drawing drops
             pts = _resample(_primitive(rng, size)[0][:4], False)
             rough_seg.append(_pencil(rng, i, pts + shifts[i], np.ones(len(pts) - 1, dtype=bool), 0.15, 0.45))
+        if hatching[1] > 0:  # shading that the clean drawing drops, from its own generator: all else unchanged
+            for _ in range(hatch_rng.integers(hatching[0], hatching[1] + 1)):
+                rough_seg += _hatching(hatch_rng, i, outlines[hatch_rng.integers(len(outlines))], shifts[i])
     return np.concatenate(clean_seg), np.concatenate(rough_seg), shifts
 
 
@@ -190,12 +215,17 @@ def make_sketches(
     primitives: tuple[int, int] = (3, 6),
     clean_width: float = 1.5,
     smudges: bool = True,
+    hatching: tuple[int, int] = (0, 0),
 ) -> dict[str, torch.Tensor]:
     """Draw ``n`` (rough, clean) pairs; deterministic from ``seed``.
 
     Returns a dict: ``rough`` and ``clean`` (N, 1, S, S) floats in [0, 1] (1 = white paper),
     ``shift`` (N, 2) the (dx, dy) pixel offset of the rough drawing relative to the clean one
     (uniform in [-misalign, misalign]). ``clean_width`` is the inked line width in pixels.
+    ``hatching = (lo, hi)`` adds between lo and hi patches of shading per rough sketch (short
+    parallel strokes beside an outline, as dark as the lines; the clean drawing has none): clutter
+    that a threshold keeps and a learned simplifier can learn to drop. The default (0, 0) adds none;
+    the clean drawings, the other strokes and ``shift`` are the same with and without hatching.
     """
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer (the number of pairs), got {n!r}")
@@ -205,16 +235,20 @@ def make_sketches(
         raise ValueError(f"clean_width must be in (0, {2 * _MAX_RADIUS}] pixels, got {clean_width!r}")
     if not 0 <= misalign <= 4:
         raise ValueError(f"misalign must be in [0, 4] pixels, got {misalign!r}")
+    hatching = tuple(int(h) for h in hatching)
+    if len(hatching) != 2 or not 0 <= hatching[0] <= hatching[1]:
+        raise ValueError(f"hatching must be (lo, hi) with 0 <= lo <= hi patches per sketch, got {hatching!r}")
     out = _make_sketches_cached(
-        int(n), int(size), int(seed), float(misalign), tuple(primitives), float(clean_width), bool(smudges)
+        int(n), int(size), int(seed), float(misalign), tuple(primitives), float(clean_width), bool(smudges), hatching
     )
     return {k: v.clone() for k, v in out.items()}  # the cache must not be changed in place
 
 
 @functools.lru_cache(maxsize=4)
-def _make_sketches_cached(n, size, seed, misalign, primitives, clean_width, smudges):
+def _make_sketches_cached(n, size, seed, misalign, primitives, clean_width, smudges, hatching=(0, 0)):
     rng = np.random.default_rng(seed)
-    clean_seg, rough_seg, shifts = _draw(rng, n, size, misalign, primitives, clean_width / 2)
+    hatch_rng = np.random.default_rng([seed, 1])  # hatching draws apart: same drawings with and without it
+    clean_seg, rough_seg, shifts = _draw(rng, n, size, misalign, primitives, clean_width / 2, hatching, hatch_rng)
     clean = 1.0 - _render(clean_seg, n, size)
     rough_ink = _render(rough_seg, n, size)
     if smudges:  # soft grey blobs (eraser marks, graphite dust) and paper grain
@@ -246,8 +280,10 @@ def align(rough: torch.Tensor, clean: torch.Tensor, max_shift: int = 3, step: fl
     """Estimate, per pair, the (dx, dy) that best moves ``clean`` onto ``rough``.
 
     Tries every shift on a grid of ``step`` pixels within ``max_shift`` and keeps the one with the
-    highest correlation between the ink of the blurred rough sketch and the shifted clean ink (the
-    alignment the paper's authors did by hand). Returns (B, 2); apply with :func:`shift_images`.
+    highest correlation between the ink of the blurred rough sketch and the shifted clean ink: the
+    step that pairs drawn independently need. The paper avoids most misalignment at the source:
+    inverse dataset construction (rough sketches drawn from the finished clean drawings) keeps its
+    pairs nearly aligned. Returns (B, 2); apply with :func:`shift_images`.
     """
     if rough.shape != clean.shape or rough.dim() != 4:
         raise ValueError(

@@ -143,7 +143,8 @@ def si_mse(pred: torch.Tensor, target: torch.Tensor, reduction: str = "mean") ->
 def lmse(pred: torch.Tensor, target: torch.Tensor, window: int = 16, reduction: str = "mean") -> torch.Tensor:
     """Local scale-invariant MSE (Grosse et al. 2009): si-MSE on windows overlapping by half, summed
     and normalised by the same sum for a prediction of zeros (so 0 is perfect and 1 is as bad as
-    predicting nothing)."""
+    predicting nothing). Windows of ``window`` pixels every ``window // 2``, fully inside the image
+    (the benchmark's code: 20 every 10); one factor per window for all channels."""
     validate.same_shape(pred, target, "lmse")
     stride = max(1, window // 2)
     b, c = pred.shape[:2]
@@ -159,8 +160,10 @@ def lmse(pred: torch.Tensor, target: torch.Tensor, window: int = 16, reduction: 
 def si_log_loss(
     pred: torch.Tensor, target: torch.Tensor, lam: float = 0.5, eps: float = 1e-4, reduction: str = "mean"
 ) -> torch.Tensor:
-    """Eigen et al.'s scale-invariant log loss, Narihira et al. Eq. 2: with d = log pred - log target,
-    ``mean(d^2) - lam * mean(d)^2`` per image (lam = 1: fully scale invariant; 0: plain log MSE)."""
+    """Eigen et al.'s scale-invariant log loss (NIPS 2014, with lam = 0.5 for depth): with
+    d = log pred - log target, ``mean(d^2) - lam * mean(d)^2`` per image (lam = 1: fully scale
+    invariant; 0: plain log MSE). Narihira et al.'s released code applies it with lam = 1 to
+    ``log(x + 0.5)`` of albedo and shading."""
     validate.same_shape(pred, target, "si_log_loss")
     d = (torch.log(pred.clamp_min(eps)) - torch.log(target.clamp_min(eps))).flatten(1)
     return _reduce((d**2).mean(1) - lam * d.mean(1) ** 2, reduction)

@@ -16,12 +16,24 @@ images (the authors' MatConvNet model keeps the biases: ~0.1% more).
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
 import torch
 from torch import nn
 
 from .. import validate
 
-__all__ = ["DnCNN", "dncnn_receptive_field"]
+__all__ = ["COURSE_WEIGHTS", "CourseWeightsError", "DnCNN", "blind_residual_loss", "dncnn_receptive_field",
+           "load_course_dncnn"]
+
+#: The folder inside the package that holds the weights the course trained once and ships
+#: (``tools/train_dncnn.py`` wrote them; each ``NAME.pt`` has a ``NAME.json`` manifest with its
+#: SHA-256 and the run's provenance).
+COURSE_WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+_RETRAIN = "python -m tools.train_dncnn"
 
 
 def dncnn_receptive_field(depth: int, kernel_size: int = 3) -> int:
@@ -68,3 +80,55 @@ class DnCNN(nn.Module):
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         return y - self.residual(y)  # x_hat = y - R(y)
+
+
+def blind_residual_loss(net: nn.Module, clean: torch.Tensor, sigmas) -> torch.Tensor:
+    """One step's loss for a *blind* DnCNN (one network for several noise levels, like DnCNN-B).
+
+    Each crop of ``clean`` (B, C, H, W) gets its own noise level drawn uniformly from ``sigmas``
+    (on the [0, 1] scale), fresh white Gaussian noise is added, ``net.residual`` predicts that
+    noise, and the loss is the paper's Eq. 1: ``1/(2N) * sum_i ||R(y_i) - (y_i - x_i)||^2`` over
+    the ``N`` crops. Random numbers come from torch's global generator (seeded by the caller).
+    """
+    sig = torch.as_tensor(sigmas, dtype=clean.dtype).flatten().to(clean.device)
+    s = sig[torch.randint(len(sig), (clean.shape[0],), device=clean.device)]
+    noisy = clean + s.view(-1, *([1] * (clean.dim() - 1))) * torch.randn_like(clean)
+    return 0.5 * ((net.residual(noisy) - (noisy - clean)) ** 2).flatten(1).sum(1).mean()
+
+
+class CourseWeightsError(RuntimeError):
+    """The shipped weights are missing, corrupt, or do not fit the architecture their manifest states."""
+
+
+def load_course_dncnn(name: str = "dncnn_blind", folder: str | Path | None = None) -> tuple[DnCNN, dict[str, Any]]:
+    """The DnCNN the course trained once and ships, in eval mode, with its manifest (a dict).
+
+    ``folder`` defaults to :data:`COURSE_WEIGHTS`. The file's SHA-256 is checked against the
+    manifest **before** it is read, and it is read with ``torch.load(weights_only=True)`` (tensors
+    only). A missing or corrupt file is a :class:`CourseWeightsError` that says how to get it back.
+    """
+    folder = Path(folder) if folder is not None else COURSE_WEIGHTS
+    meta_path, weights_path = folder / f"{name}.json", folder / f"{name}.pt"
+    fix = (f"restore it from the course repository (git checkout -- coursekit/weights) or retrain it from the "
+           f"repository root with `{_RETRAIN}` (see that script's docstring)")
+    if not meta_path.exists() or not weights_path.exists():
+        missing = meta_path if not meta_path.exists() else weights_path
+        raise CourseWeightsError(f"the course's DnCNN weights are incomplete: {missing} is missing; {fix}")
+    try:
+        meta = json.loads(meta_path.read_text())
+        expected, arch = meta["sha256"], meta["architecture"]
+    except (ValueError, KeyError) as err:
+        raise CourseWeightsError(f"the manifest {meta_path} is unreadable ({err}); {fix}") from err
+    digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()
+    if digest != expected:
+        raise CourseWeightsError(
+            f"{weights_path} is corrupt or was replaced: its SHA-256 is {digest[:16]}…, the manifest "
+            f"{meta_path.name} records {expected[:16]}…; {fix}"
+        )
+    state = torch.load(weights_path, map_location="cpu", weights_only=True)
+    model = DnCNN(depth=int(arch["depth"]), channels=int(arch["channels"]), in_channels=int(arch.get("in_channels", 1)))
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise CourseWeightsError(f"{weights_path} does not fit the architecture in {meta_path.name} ({arch}); {fix}") from err
+    return model.eval(), meta

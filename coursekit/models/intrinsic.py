@@ -1,27 +1,31 @@
 """A direct-intrinsics network: one image in, albedo and shading out.
 
 Narihira, Maire & Yu, "Direct Intrinsics: Learning Albedo-Shading Decomposition by
-Convolutional Regression", ICCV 2015 (Caffe models were released on the first author's
-Berkeley page; there is no code repository). The architecture follows Eigen, Puhrsch & Fergus's
-multi-scale network ("Depth Map Prediction from a Single Image using a Multi-Scale Deep
-Network", NIPS 2014; https://cs.nyu.edu/~deigen/depth/).
+Convolutional Regression", ICCV 2015; the authors' Caffe code and models are at
+https://github.com/tnarihi/direct-intrinsics (``training/train_val.prototxt``). The architecture
+follows Eigen, Puhrsch & Fergus's multi-scale network ("Depth Map Prediction from a Single Image
+using a Multi-Scale Deep Network", NIPS 2014; https://cs.nyu.edu/~deigen/depth/).
 
 Two scales, as in the paper's MSCR model:
 
-- **scale 1 (global)**: strided convolutions see the whole image at 1/8 resolution. The paper
-  ends this branch with AlexNet's fully connected layers; we use a *global-average context*
-  instead (the mean feature vector broadcast back to every position), which gives every pixel a
-  view of the whole image and keeps the network fully convolutional (any side divisible by 8).
+- **scale 1 (global)**: strided convolutions see the whole image at 1/8 resolution. The released
+  network uses AlexNet's five convolutions (ImageNet-pretrained, total stride 32), upsampled x8
+  and mixed by a 1x1 convolution; we add a *global-average context* instead (the mean feature
+  vector broadcast back to every position), which gives every pixel a view of the whole image and
+  keeps the network fully convolutional (any side divisible by 8).
 - **scale 2 (local)**: convolutions at full resolution on the image, concatenated with the
   upsampled scale-1 features, refine the prediction; two heads output albedo (3 channels) and
   shading (1 channel, grey light; the paper predicts colour shading for Sintel).
 
 Outputs go through a sigmoid, so both lie in (0, 1). Deviations: batch norm after each hidden
 convolution (the 2015 network had none; it makes short training runs much more reliable), full
-output resolution (the paper predicts at 1/4 and upsamples).
+output resolution (the released network's local branch works at 1/4 and a learned 8x8, stride-4
+transposed convolution upsamples each output).
 
-Loss used with it (in the notebook): the scale-invariant MSE of the paper (Eq. 1-2, from Eigen
-et al.), see :func:`coursekit.metrics.si_mse`.
+Loss: the released training file regresses ``log(x + 0.5)`` of each layer with Eigen et al.'s
+scale-invariant loss, ``lambda = 1`` (:func:`coursekit.metrics.si_log_loss` on those values); the
+notebook trains in the linear domain with :func:`coursekit.metrics.si_mse` per layer plus a
+reconstruction term.
 """
 
 from __future__ import annotations

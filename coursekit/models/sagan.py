@@ -19,6 +19,12 @@ start) instead of SAGAN's residual blocks, and the generator uses plain (uncondi
 norm, so that the comparison with the DCGAN baseline isolates attention + SN + hinge.
 Images are in [-1, 1] (Tanh). Training: :func:`coursekit.train.fit_gan` with
 ``dcgan.adversarial_step("hinge")`` and :func:`optimizers` (the DCGAN baseline: ``"nonsaturating"``).
+
+``image_size`` may also be a pair ``(H, W)`` with W a multiple of H/4 (strips such as 16×48, used in
+4.3): the generator then starts from an (4, 4·W/H) map, and the discriminator's last 4×4 convolution
+no longer covers the whole image but slides along it; its scores are averaged, so the
+discriminator becomes a *patch* discriminator whose receptive field (:func:`receptive_field`) is
+smaller than the image. Square images give exactly the networks above.
 """
 
 from __future__ import annotations
@@ -29,11 +35,29 @@ from torch import nn
 from ..nn.attention import SelfAttention
 from . import dcgan
 
-__all__ = ["Discriminator", "Generator", "attention_layers", "optimizers"]
+__all__ = ["Discriminator", "Generator", "attention_layers", "optimizers", "receptive_field"]
 
 
 def _sn(module: nn.Module) -> nn.Module:
     return nn.utils.parametrizations.spectral_norm(module)
+
+
+def _size(image_size: int | tuple[int, int]) -> tuple[int, int, int]:
+    """(H, W, stages) of a square side or an (H, W) pair; W must be a multiple of H/4."""
+    h, w = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+    n = dcgan._stages(h)
+    if w < h or w % (h // 4):
+        raise ValueError(f"image width must be a multiple of height/4 and at least the height, got {h}×{w}")
+    return h, w, n
+
+
+def receptive_field(image_size: int | tuple[int, int]) -> int:
+    """Side in pixels of the window that one score of :class:`Discriminator` sees (before averaging)."""
+    _, _, n = _size(image_size)
+    rf, jump = 4, 2  # first Conv(4, 2, 1)
+    for _ in range(n - 1):
+        rf, jump = rf + 3 * jump, jump * 2  # Conv(4, 2, 1)
+    return rf + 3 * jump  # last Conv(4, 1, 0)
 
 
 class Generator(nn.Module):
@@ -48,26 +72,26 @@ class Generator(nn.Module):
         nz: int = 128,
         ngf: int = 64,
         nc: int = 3,
-        image_size: int = 64,
+        image_size: int | tuple[int, int] = 64,
         *,
         attention: bool = True,
         heads: int = 1,
     ) -> None:
         super().__init__()
         self.nz, self.nc, self.image_size = nz, nc, image_size
-        n = dcgan._stages(image_size)
+        height, width, n = _size(image_size)
         ch = ngf * 2 ** (n - 1)
         layers: list[nn.Module] = [
-            _sn(nn.ConvTranspose2d(nz, ch, 4, 1, 0)),
+            _sn(nn.ConvTranspose2d(nz, ch, (4, 4 * width // height), 1, 0)),
             nn.BatchNorm2d(ch),
             nn.ReLU(),
-        ]  # 4×4
+        ]  # 4×4 (4 × 4W/H)
         size = 4
         for _ in range(n - 1):
             layers += [_sn(nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1)), nn.BatchNorm2d(ch // 2), nn.ReLU()]
             ch //= 2
             size *= 2
-            if attention and size == image_size // 2:
+            if attention and size == height // 2:
                 layers.append(
                     SelfAttention(ch, heads=heads, subsample=True, spectral_norm=True)
                 )  # (B, ch, S/2, S/2)
@@ -90,11 +114,13 @@ class Discriminator(nn.Module):
     """
 
     def __init__(
-        self, nc: int = 3, ndf: int = 64, image_size: int = 64, *, attention: bool = True, heads: int = 1
+        self, nc: int = 3, ndf: int = 64, image_size: int | tuple[int, int] = 64, *, attention: bool = True,
+        heads: int = 1,
     ) -> None:
         super().__init__()
         self.nc, self.image_size = nc, image_size
-        n = dcgan._stages(image_size)
+        height, width, n = _size(image_size)
+        self._hw = (height, width)
         layers: list[nn.Module] = [_sn(nn.Conv2d(nc, ndf, 4, 2, 1)), nn.LeakyReLU(0.1)]  # (B, ndf, S/2, S/2)
         if attention:
             layers.append(SelfAttention(ndf, heads=heads, subsample=True, spectral_norm=True))
@@ -102,12 +128,15 @@ class Discriminator(nn.Module):
         for _ in range(n - 1):
             layers += [_sn(nn.Conv2d(ch, ch * 2, 4, 2, 1)), nn.LeakyReLU(0.1)]
             ch *= 2
-        layers.append(_sn(nn.Conv2d(ch, 1, 4, 1, 0)))  # (B, 1, 1, 1)
+        layers.append(_sn(nn.Conv2d(ch, 1, 4, 1, 0)))  # (B, 1, 1, 1); strips: (B, 1, 1, 4W/H - 3)
         self.main = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        dcgan.check_images(x, self.nc, self.image_size)
-        return self.main(x).flatten()  # (B,)
+        if self._hw[0] == self._hw[1]:
+            dcgan.check_images(x, self.nc, self._hw[0])
+        elif x.dim() != 4 or x.shape[1] != self.nc or tuple(x.shape[2:]) != self._hw:
+            raise ValueError(f"expected images (B, {self.nc}, {self._hw[0]}, {self._hw[1]}), got {tuple(x.shape)}")
+        return self.main(x).mean((1, 2, 3))  # (B,): the mean of the patch scores (one patch when square)
 
 
 def attention_layers(model: nn.Module) -> list[SelfAttention]:

@@ -16,8 +16,9 @@ for the size of a notebook: the encoder is two stride-2 stages of two convolutio
 (32×32 → an 8×8×16 representation by default; Taskonomy's is 16×16×8 of 256×256); the readout
 is a decoder of the same shape as the task decoders (Taskonomy's readouts are two convolutions
 into the frozen target decoder); the affinity is the relative gain over training the same
-network from scratch on the same small set, ``1 − L_transfer / L_scratch``, instead of
-Taskonomy's pairwise win rates normalised by the analytic hierarchy process.
+network from scratch on the same small set, ``1 − L_transfer / L_scratch``; Taskonomy's own
+ordinal normalisation, pairwise win rates normalised by the analytic hierarchy process (its
+Section 3.3), is :func:`ahp_affinity`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
+    "ahp_affinity",
     "angular_error",
     "TASKS",
     "Task",
@@ -77,8 +79,13 @@ def task_target(scenes: dict[str, torch.Tensor], task: str | Task) -> torch.Tens
     return scenes[t.key]
 
 
-def task_loss(task: str | Task, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """L1 for regression tasks, binary cross-entropy with logits for edges; means over pixels."""
+def task_loss(task: str | Task, prediction: torch.Tensor, target: torch.Tensor,
+              per_image: bool = False) -> torch.Tensor:
+    """L1 for regression tasks, binary cross-entropy with logits for edges; means over pixels.
+
+    ``per_image=True``: one loss per image, (B,), the mean over its channels and pixels (what
+    :func:`ahp_affinity` compares); otherwise the mean over the whole batch, a scalar.
+    """
     t = _task(task)
     if prediction.shape != target.shape:
         raise ValueError(
@@ -86,8 +93,10 @@ def task_loss(task: str | Task, prediction: torch.Tensor, target: torch.Tensor) 
             "must have the same shape"
         )
     if t.loss == "bce":
-        return F.binary_cross_entropy_with_logits(prediction.float(), target.float())
-    return F.l1_loss(prediction.float(), target.float())
+        loss = F.binary_cross_entropy_with_logits(prediction.float(), target.float(), reduction="none")
+    else:
+        loss = F.l1_loss(prediction.float(), target.float(), reduction="none")
+    return loss.flatten(1).mean(1) if per_image else loss.mean()
 
 
 def _stage(resample: nn.Module, channels: int) -> list[nn.Module]:
@@ -208,3 +217,33 @@ def angular_error(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tenso
         )
     cos = (F.normalize(prediction.float(), dim=1) * F.normalize(target.float(), dim=1)).sum(1)  # (B, H, W)
     return torch.rad2deg(torch.acos(cos.clamp(-1, 1))).mean()
+
+
+def ahp_affinity(losses: torch.Tensor, clip: float = 1e-3, iterations: int = 200) -> torch.Tensor:
+    """Taskonomy's ordinal normalisation (Zamir et al. 2018, Section 3.3) for one target task.
+
+    ``losses`` (S, N): the test loss of each of S sources' transfers to the target, on each of N
+    test images (lower is better). Returns (S,) affinities that sum to 1:
+
+    1. the tournament matrix ``W[i, j]`` = the fraction of images on which source i's loss is lower
+       than source j's (a tie counts half), clipped to ``[clip, 1 − clip]`` so that no ratio is
+       infinite;
+    2. the matrix of ratios ``W'[i, j] = W[i, j] / W[j, i]`` (how many times more often i beats j);
+    3. its principal eigenvector (positive, by the Perron–Frobenius theorem, since every entry is
+       positive), scaled to sum to 1 (the analytic hierarchy process's priority vector).
+
+    Only orderings enter, so losses of different scales (L1 on depth, cross-entropy on edges) give
+    comparable columns. The eigenvector is found by power iteration.
+    """
+    if losses.dim() != 2 or losses.shape[0] < 2:
+        raise ValueError(f"expected losses (S, N) with at least 2 sources, got {tuple(losses.shape)}")
+    losses = losses.detach().cpu().double()  # cpu: an (S, N) table of numbers, and MPS has no float64
+    diff = losses[:, None, :] - losses[None, :, :]  # (S, S, N): < 0 where source i beats source j
+    wins = (diff < 0).double().mean(-1) + 0.5 * (diff == 0).double().mean(-1)  # (S, S)
+    wins = wins.clamp(clip, 1 - clip)
+    ratios = wins / wins.T  # (S, S), ratios[j, i] = 1 / ratios[i, j]
+    v = torch.full((len(losses),), 1.0 / len(losses), dtype=torch.float64, device=losses.device)
+    for _ in range(iterations):
+        v = ratios @ v
+        v = v / v.sum()
+    return v.float()

@@ -218,8 +218,10 @@ class SelfAttention(_PositionAttention2d):
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         # W_f, W_g, W_h, W_v are plain matrices in the paper (Eq. 1-2): no biases, as in the
         # authors' sn_conv1x1 and BigGAN's attention
-        self.query = sn(nn.Conv2d(channels, qk, 1, bias=False))  # f
-        self.key = sn(nn.Conv2d(channels, qk, 1, bias=False))  # g
+        # the paper's s_ij = f(x_i)ᵀ g(x_j) is normalised over i, the positions looked at: f gives the
+        # keys and g the queries (the position j being computed)
+        self.query = sn(nn.Conv2d(channels, qk, 1, bias=False))  # g
+        self.key = sn(nn.Conv2d(channels, qk, 1, bias=False))  # f
         self.value = sn(nn.Conv2d(channels, vc, 1, bias=False))  # h
         self.out = sn(nn.Conv2d(vc, channels, 1, bias=False))  # v
         self.gamma = nn.Parameter(torch.zeros(1))  # "γ is initialised as 0"
