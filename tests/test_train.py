@@ -183,3 +183,12 @@ def test_history_plot_and_state(tmp_path):
     assert h2["acc"] == h["acc"] and "loss" in repr(h2)
     with pytest.raises(KeyError, match="logged"):
         h.last("nope")
+
+
+def test_warmup_cosine_warms_up_linearly_then_decays_to_its_floor():
+    from coursekit.train import warmup_cosine
+
+    assert warmup_cosine(0, 100, 10) == 0.1 and warmup_cosine(9, 100, 10) == 1.0
+    assert warmup_cosine(10, 100, 10) == 1.0  # the peak, where the cosine starts
+    assert abs(warmup_cosine(55, 100, 10) - (0.02 + 0.98 * 0.5)) < 1e-12  # half-way down
+    assert abs(warmup_cosine(100, 100, 10) - 0.02) < 1e-12 and abs(warmup_cosine(500, 100, 10) - 0.02) < 1e-12

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import math
 import os
@@ -61,22 +60,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     os.environ.setdefault("COURSEKIT_PROFILE", "cpu")
     import coursekit
     from coursekit.data import photos
+    from coursekit.data.download import sha256sum
     from coursekit.metrics import psnr
-    from coursekit.models.denoise import DnCNN, blind_residual_loss
-    from coursekit.train import fit
+    from coursekit.models.denoise import DnCNN, augmented_blind_loss
+    from coursekit.train import fit, warmup_cosine
     from coursekit.train.checkpoint import load_checkpoint, save_checkpoint
 
     coursekit.start(None, args.seed, quiet=True)
@@ -93,21 +85,10 @@ def main(argv: list[str] | None = None) -> None:
     model = DnCNN(depth=args.depth, channels=args.channels, zero_init_last=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
 
-    def schedule(step: int) -> float:  # linear warm-up, then cosine decay to 2% of the peak
-        if step < args.warmup:
-            return (step + 1) / args.warmup
-        t = (step - args.warmup) / max(1, args.steps - args.warmup)
-        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, args.steps, args.warmup))
 
     def loss_fn(net: torch.nn.Module, batch: tuple[torch.Tensor]) -> torch.Tensor:
-        (x,) = batch
-        k = int(torch.randint(8, (1,)))  # one of the 8 flips/rotations of the square, per batch
-        x = torch.rot90(x, k % 4, dims=(-2, -1))
-        if k >= 4:
-            x = x.flip(-1)
-        return blind_residual_loss(net, x, sigmas) / x[0].numel()  # per pixel: the lr ignores the crop size
+        return augmented_blind_loss(net, batch, sigmas)
 
     def validate() -> dict[str, float]:
         model.eval()
@@ -145,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.save({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, weights)
     manifest = {
         "file": weights.name,
-        "sha256": sha256(weights),
+        "sha256": sha256sum(weights),
         "bytes": weights.stat().st_size,
         "architecture": {"class": "coursekit.models.denoise.DnCNN", "depth": args.depth, "channels": args.channels,
                          "in_channels": 1, "zero_init_last": True,

@@ -16,7 +16,6 @@ images (the authors' MatConvNet model keeps the biases: ~0.1% more).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,9 @@ import torch
 from torch import nn
 
 from .. import validate
+from ..data.download import sha256sum
 
-__all__ = ["COURSE_WEIGHTS", "CourseWeightsError", "DnCNN", "blind_residual_loss", "dncnn_receptive_field",
+__all__ = ["COURSE_WEIGHTS", "CourseWeightsError", "DnCNN", "augmented_blind_loss", "blind_residual_loss", "dncnn_receptive_field",
            "load_course_dncnn"]
 
 #: The folder inside the package that holds the weights the course trained once and ships
@@ -96,6 +96,18 @@ def blind_residual_loss(net: nn.Module, clean: torch.Tensor, sigmas) -> torch.Te
     return 0.5 * ((net.residual(noisy) - (noisy - clean)) ** 2).flatten(1).sum(1).mean()
 
 
+def augmented_blind_loss(net: nn.Module, batch: tuple[torch.Tensor], sigmas) -> torch.Tensor:
+    """The course's training step for a blind DnCNN (``tools/train_dncnn.py`` and notebook 1.7):
+    the batch ``(clean,)`` (B, 1, H, W) turned by one of the 8 flips and rotations of the square
+    (one per batch, the paper's augmentation), then :func:`blind_residual_loss` divided by the
+    pixels per crop, so that the learning rate does not depend on the crop size."""
+    (x,) = batch
+    k = int(torch.randint(8, (1,)))  # cpu: one Python int, which of the 8 flips/rotations
+    x = torch.rot90(x, k % 4, dims=(-2, -1))
+    x = x.flip(-1) if k >= 4 else x
+    return blind_residual_loss(net, x, sigmas) / x[0].numel()
+
+
 class CourseWeightsError(RuntimeError):
     """The shipped weights are missing, corrupt, or do not fit the architecture their manifest states."""
 
@@ -119,7 +131,7 @@ def load_course_dncnn(name: str = "dncnn_blind", folder: str | Path | None = Non
         expected, arch = meta["sha256"], meta["architecture"]
     except (ValueError, KeyError) as err:
         raise CourseWeightsError(f"the manifest {meta_path} is unreadable ({err}); {fix}") from err
-    digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()
+    digest = sha256sum(weights_path)
     if digest != expected:
         raise CourseWeightsError(
             f"{weights_path} is corrupt or was replaced: its SHA-256 is {digest[:16]}…, the manifest "

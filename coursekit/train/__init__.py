@@ -1,7 +1,8 @@
 """The training layer: every optimiser loop in coursekit lives here.
 
 * :mod:`.loop` — :func:`fit` (a model, a loss, batches), :func:`loop` (any step function, e.g. an
-  optimiser over image pixels), :class:`Budget`, :class:`History`, :func:`to_device`;
+  optimiser over image pixels), :class:`Budget`, :class:`History`, :func:`to_device`,
+  :func:`warmup_cosine` (a learning-rate schedule);
 * :mod:`.precision` — :func:`amp_policy`, :class:`MixedPrecision`, :func:`autocast`;
 * :mod:`.checkpoint` — :func:`save_checkpoint`, :func:`load_checkpoint`, :class:`CheckpointError`;
 * :mod:`.gan` — :func:`fit_gan`, the shared GAN loop (one D update, one G update per step), and
@@ -15,7 +16,7 @@ Models define networks, losses and single steps; this layer runs them.
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .classifier import fit_factor_classifier, fit_text_encoder, frechet_features
 from .gan import AdversarialStep, fit_gan, random_batches
-from .loop import Budget, History, fit, loop, to_device
+from .loop import Budget, History, fit, loop, to_device, warmup_cosine
 from .precision import AmpPolicy, MixedPrecision, amp_policy, autocast
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "random_batches",
     "save_checkpoint",
     "to_device",
+    "warmup_cosine",
 ]

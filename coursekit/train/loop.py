@@ -28,7 +28,7 @@ from ..runtime import device as default_device
 from .checkpoint import load_checkpoint, save_checkpoint
 from .precision import MixedPrecision
 
-__all__ = ["Budget", "History", "fit", "loop", "to_device"]
+__all__ = ["Budget", "History", "fit", "loop", "to_device", "warmup_cosine"]
 
 
 class History:
@@ -277,3 +277,11 @@ def fit(
     return history
 
 
+def warmup_cosine(step: int, steps: int, warmup: int, floor: float = 0.02) -> float:
+    """A learning-rate factor for ``torch.optim.lr_scheduler.LambdaLR``: linear warm-up over
+    ``warmup`` steps, then cosine decay over the remaining ``steps − warmup`` to ``floor`` of the
+    peak (held there after ``steps``)."""
+    if step < warmup:
+        return (step + 1) / warmup
+    t = (step - warmup) / max(1, steps - warmup)
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
